@@ -1,0 +1,25 @@
+// Command jenkins-tokens-bot is a Slack bot that lists a person's Jenkins
+// API tokens on every controller and revokes them after a second person
+// approves.
+//
+// With no arguments it runs the bot. "audit export" writes the audit trail
+// as JSON lines and verifies its hash chain.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "jenkins-tokens-bot:", err)
+		os.Exit(1)
+	}
+}

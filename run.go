@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/jenkins-tokens/jenkins-tokens-bot/approvals"
+	"github.com/jenkins-tokens/jenkins-tokens-bot/bot"
+	"github.com/jenkins-tokens/jenkins-tokens-bot/jenkins"
+)
+
+// run dispatches the subcommand in args.
+func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+	if len(args) >= 2 && args[0] == "audit" && args[1] == "export" {
+		return auditExport(ctx, args[2:], getenv, out)
+	}
+	if len(args) > 0 {
+		return fmt.Errorf("unknown command %q: run with no arguments, or "+
+			"\"audit export [--since DURATION] [--target ID]\"", strings.Join(args, " "))
+	}
+	return serve(ctx, getenv, out)
+}
+
+func newLogger(c *config, out io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(out, opts))
+	}
+	return slog.New(slog.NewJSONHandler(out, opts))
+}
+
+// serve runs the bot until ctx ends.
+func serve(ctx context.Context, getenv func(string) string, out io.Writer) error {
+	c, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(c, out)
+	store, err := openStore(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	fleet, err := newFleet(c)
+	if err != nil {
+		return err
+	}
+	api := newSlack(c)
+	b, err := bot.New(bot.Config{
+		Requesters:   c.Requesters,
+		Approvers:    c.Approvers,
+		DryRun:       c.DryRun,
+		AuditChannel: c.AuditChannel,
+	}, api, fleet, store, store.Redis(), log)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "controllers", len(c.Controllers), "dry_run", c.DryRun)
+	return b.Run(ctx)
+}
+
+func openStore(ctx context.Context, c *config, log *slog.Logger) (*approvals.Store, error) {
+	store, err := approvals.Open(ctx, c.RedisURL, approvals.Options{
+		Required:   c.ApprovalsRequired,
+		DefaultTTL: c.ApprovalTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open approvals store: %w", err)
+	}
+	if store.Embedded() {
+		log.Warn("REDIS_URL is empty: using an embedded store; its state is lost on " +
+			"restart and cannot be shared by replicas")
+	}
+	return store, nil
+}
+
+func newFleet(c *config) (*jenkins.Fleet, error) {
+	clients := make([]*jenkins.Client, 0, len(c.Controllers))
+	for _, cc := range c.Controllers {
+		cl, err := jenkins.NewClient(cc)
+		if err != nil {
+			return nil, fmt.Errorf("controller %s: %w", cc.Name, err)
+		}
+		clients = append(clients, cl)
+	}
+	return jenkins.NewFleet(clients, 30*time.Second)
+}
+
+func newSlack(c *config) *slack.Client {
+	opts := []slack.Option{
+		slack.OptionAppLevelToken(c.AppToken.Reveal()),
+		slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second}),
+		slack.OptionRetry(3),
+	}
+	if c.SlackAPIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(c.SlackAPIURL))
+	}
+	return slack.New(c.BotToken.Reveal(), opts...)
+}
+
+// auditExport writes the audit trail as JSON lines and verifies its chain.
+func auditExport(ctx context.Context, args []string, getenv func(string) string,
+	out io.Writer) error {
+	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
+	since := fs.Duration("since", 0, "only events newer than this, e.g. 720h")
+	target := fs.String("target", "", "only events about this person")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	redisURL := getenv("REDIS_URL")
+	if redisURL == "" {
+		return errors.New("audit export: REDIS_URL is required (the embedded store " +
+			"keeps nothing between runs)")
+	}
+	store, err := approvals.Open(ctx, redisURL, approvals.Options{})
+	if err != nil {
+		return fmt.Errorf("audit export: %w", err)
+	}
+	defer store.Close()
+	q := approvals.EventQuery{Target: *target}
+	if *since > 0 {
+		q.Since = time.Now().Add(-*since)
+	}
+	events, err := store.Events(ctx, q)
+	if err != nil {
+		return fmt.Errorf("audit export: %w", err)
+	}
+	if err := approvals.WriteJSONLines(out, events); err != nil {
+		return fmt.Errorf("audit export: %w", err)
+	}
+	return verifyChain(ctx, store)
+}
+
+func verifyChain(ctx context.Context, store *approvals.Store) error {
+	res, err := store.Verify(ctx)
+	if err != nil {
+		return fmt.Errorf("audit verify: %w", err)
+	}
+	if res.BrokenAt != "" {
+		return fmt.Errorf("audit verify: chain broken at event %s: %s", res.BrokenAt,
+			res.Reason)
+	}
+	fmt.Fprintf(os.Stderr, "audit chain verified: %d events\n", res.Checked)
+	return nil
+}
