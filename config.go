@@ -42,11 +42,18 @@ func (e *configErrors) add(format string, args ...any) {
 	*e = append(*e, fmt.Sprintf(format, args...))
 }
 
+// err returns nil when there is no problem, and e itself otherwise, so that
+// callers can list the problems with errors.As.
 func (e configErrors) err() error {
 	if len(e) == 0 {
 		return nil
 	}
-	return errors.New("configuration:\n  " + strings.Join(e, "\n  "))
+	return e
+}
+
+// Error lists every problem, one per line.
+func (e configErrors) Error() string {
+	return "configuration:\n  " + strings.Join(e, "\n  ")
 }
 
 // loadConfig reads the configuration. It reports every problem at once,

@@ -24,9 +24,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if len(args) >= 2 && args[0] == "audit" && args[1] == "export" {
 		return auditExport(ctx, args[2:], getenv, out)
 	}
+	if len(args) > 0 && args[0] == "check" {
+		return check(ctx, args[1:], getenv, out)
+	}
 	if len(args) > 0 {
-		return fmt.Errorf("unknown command %q: run with no arguments, or "+
-			"\"audit export [--since DURATION] [--target ID]\"", strings.Join(args, " "))
+		return fmt.Errorf("unknown command %q: run with no arguments, \"check "+
+			"[--timeout DURATION]\", or \"audit export [--since DURATION] "+
+			"[--target ID]\"", strings.Join(args, " "))
 	}
 	return serve(ctx, getenv, out)
 }

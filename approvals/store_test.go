@@ -37,6 +37,7 @@ func testStore(t *testing.T, be backend) {
 		"memory":               testMemory,
 		"fail closed":          testFailClosed,
 		"stalled":              testStalled,
+		"follow":               testFollow,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {

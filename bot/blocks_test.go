@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -79,10 +80,14 @@ func goldenRequest(state approvals.State) *approvals.Request {
 // rewrites the file instead.
 func checkGolden(t *testing.T, name string, blocks any) {
 	t.Helper()
-	got, err := json.MarshalIndent(blocks, "", "  ")
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(blocks); err != nil {
 		t.Fatal(err)
 	}
+	got := bytes.TrimSpace(buf.Bytes())
 	path := filepath.Join("testdata", name+".json")
 	if *update {
 		if err := os.WriteFile(path, append(got, '\n'), 0o644); err != nil {

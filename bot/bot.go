@@ -131,6 +131,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- b.sm.RunContext(runCtx) }()
 	go b.sweepLoop(runCtx)
+	go b.mirrorLoop(runCtx)
 
 	err = b.loop(runCtx, errc)
 	stop()

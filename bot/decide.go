@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/slack-go/slack"
@@ -48,8 +47,6 @@ func (b *Bot) onApprove(ctx context.Context, cb slack.InteractionCallback,
 	}
 	b.log.Info("approved", "request_id", id, "slack_user", cb.User.ID,
 		"state", string(req.State))
-	b.mirror(ctx, fmt.Sprintf("<@%s> approved request %s (%s)", cb.User.ID, id,
-		esc(req.Target.Label)))
 	b.refresh(ctx, req)
 	if req.State == approvals.Approved {
 		b.execute(ctx, id)
@@ -96,8 +93,6 @@ func (b *Bot) onDenySubmitted(ctx context.Context, cb slack.InteractionCallback)
 		return
 	}
 	b.log.Info("denied", "request_id", id, "slack_user", cb.User.ID)
-	b.mirror(ctx, fmt.Sprintf("<@%s> denied request %s (%s): %s", cb.User.ID, id,
-		esc(req.Target.Label), esc(reason)))
 	b.refresh(ctx, req)
 }
 
@@ -114,8 +109,6 @@ func (b *Bot) onCancel(ctx context.Context, cb slack.InteractionCallback,
 		return
 	}
 	b.log.Info("cancelled", "request_id", a.Value, "slack_user", cb.User.ID)
-	b.mirror(ctx, fmt.Sprintf("<@%s> cancelled request %s (%s)", cb.User.ID, a.Value,
-		esc(req.Target.Label)))
 	b.refresh(ctx, req)
 }
 

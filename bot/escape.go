@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"regexp"
 	"strings"
 	"unicode/utf8"
 )
@@ -10,15 +11,17 @@ import (
 // literal text.
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-// zwsp is a zero-width space, put after '@' so that "@here" and "@channel"
-// written as plain words stay words even where Slack parses text.
+// specialRE finds the plain-word special mentions. A zero-width space after
+// the '@' keeps them words even where Slack parses text for mentions.
+var specialRE = regexp.MustCompile(`(?i)@(here|channel|everyone)\b`)
+
 const zwsp = "\u200b"
 
 // esc makes user-provided text safe to place in mrkdwn: no mention, special
 // mention or link can come out of it.
 func esc(s string) string {
 	s = escaper.Replace(s)
-	return strings.ReplaceAll(s, "@", "@"+zwsp)
+	return specialRE.ReplaceAllString(s, "@"+zwsp+"$1")
 }
 
 // unescape reverses Slack's entity escaping of inbound text.

@@ -224,3 +224,160 @@ func TestThreeHundredTokens(t *testing.T) {
 		t.Errorf("%d tokens left after revoking all", len(st.Tokens))
 	}
 }
+
+// TestAuditChannelMirrorsEachEventOnce runs two replicas, both following
+// the audit trail, and expects one line per event in the audit channel.
+func TestAuditChannelMirrorsEachEventOnce(t *testing.T) {
+	e := newEnv(t, envOptions{replicas: 2, audit: true})
+	e.jenkins[0].AddToken("alice", jenkinstest.TokenSpec{Name: "deploy"})
+	approval := e.requestAll(e.listAlice())
+	e.slack.Click(uApprover, approval, actionApprove)
+	e.waitFor("the execution to finish", func() bool {
+		return strings.Contains(e.refresh(approval).PlainText(), "1 revoked and verified")
+	})
+	// created, approved, executing, done
+	e.waitFor("four audit lines", func() bool { return len(e.slack.Messages(chAudit)) >= 4 })
+	time.Sleep(300 * time.Millisecond) // room for a duplicate to show up
+	var lines []string
+	for _, m := range e.slack.Messages(chAudit) {
+		lines = append(lines, m.Text)
+	}
+	if len(lines) != 4 {
+		t.Fatalf("audit channel has %d lines, want 4:\n%s", len(lines),
+			strings.Join(lines, "\n"))
+	}
+	for i, want := range []string{"→ pending", "→ approved", "→ executing", "→ done"} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("audit line %d = %q, want it to contain %q", i, lines[i], want)
+		}
+	}
+	if !strings.Contains(lines[3], "1 revoked") {
+		t.Errorf("done line lacks the result count: %q", lines[3])
+	}
+}
+
+// TestRedeliveredCommandHandledOnce delivers one slash command twice, to
+// two replicas, as Slack does when an ack is late: one listing results.
+func TestRedeliveredCommandHandledOnce(t *testing.T) {
+	e := newEnv(t, envOptions{replicas: 2})
+	e.jenkins[0].AddToken("alice", jenkinstest.TokenSpec{Name: "deploy"})
+	sockets := e.slack.Sockets()
+	id := e.slack.SlashCommand(uRequester, chOps, "alice", slacktest.ToSocket(sockets[0]))
+	e.slack.Redeliver(id, slacktest.ToSocket(sockets[1]))
+	e.waitMessage(chOps, "Jenkins API tokens of")
+	time.Sleep(500 * time.Millisecond)
+	if n := len(e.botMessages(chOps, "Jenkins API tokens of")); n != 1 {
+		t.Errorf("%d listings for one command, want 1", n)
+	}
+}
+
+// TestApproveClickRedeliveredRevokesOnce sends one approval click to two
+// replicas at once: each token is revoked exactly once.
+func TestApproveClickRedeliveredRevokesOnce(t *testing.T) {
+	e := newEnv(t, envOptions{replicas: 2})
+	u, _ := e.jenkins[0].AddToken("alice", jenkinstest.TokenSpec{Name: "deploy"})
+	approval := e.requestAll(e.listAlice())
+	sockets := e.slack.Sockets()
+	id := e.slack.Click(uApprover, approval, actionApprove, slacktest.ToSocket(sockets[0]))
+	e.slack.Redeliver(id, slacktest.ToSocket(sockets[1]))
+	e.slack.Click(uApprover2, approval, actionApprove, slacktest.ToSocket(sockets[1]))
+	e.waitFor("the revocation", func() bool {
+		return strings.Contains(e.refresh(approval).PlainText(), "1 revoked and verified")
+	})
+	time.Sleep(300 * time.Millisecond)
+	if n := e.jenkins[0].RevokeCalls(u); n != 1 {
+		t.Errorf("token revoked %d times, want exactly once", n)
+	}
+}
+
+func TestListBySlackMentionAndEmail(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.jenkins[0].AddToken("alice", jenkinstest.TokenSpec{Name: "deploy"})
+	e.slack.SlashCommand(uRequester, chOps, "<@"+uAlice+"|alice>")
+	m := e.waitMessage(chOps, "Jenkins API tokens of <@"+uAlice+">")
+	if !strings.Contains(m.PlainText(), "deploy") {
+		t.Errorf("mention listing lacks the token:\n%s", m.PlainText())
+	}
+	e.slack.SlashCommand(uRequester, chOps, "<mailto:Alice@Example.com|Alice@Example.com>")
+	e.waitFor("a second listing", func() bool {
+		return len(e.botMessages(chOps, "Jenkins API tokens of")) == 2
+	})
+	e.slack.SlashCommand(uRequester, chOps, "nobody@example.com")
+	e.waitFor("the no-match explanation", func() bool {
+		return len(e.botMessages(chOps, "no Jenkins user has the email nobody@example.com")) == 1
+	})
+}
+
+func TestBadTargetExplained(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.slack.SlashCommand(uRequester, chOps, "<#C123|general>")
+	e.waitEphemeral(uRequester, "is a channel or a group")
+	e.slack.SlashCommand(uRequester, chOps, "ghost")
+	e.waitMessage(chOps, "no Jenkins user with the id ghost")
+}
+
+func TestPendingAndAuditCommands(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.jenkins[0].AddToken("alice", jenkinstest.TokenSpec{Name: "deploy"})
+	e.slack.SlashCommand(uRequester, chOps, "pending")
+	e.waitEphemeral(uRequester, "No request is waiting")
+	approval := e.requestAll(e.listAlice())
+	e.slack.SlashCommand(uRequester, chOps, "pending")
+	e.waitEphemeral(uRequester, "1 request waiting for approval")
+	e.slack.Click(uRequester, approval, actionCancel)
+	e.waitFor("the cancellation", func() bool {
+		return strings.Contains(e.refresh(approval).PlainText(), "cancelled")
+	})
+	e.slack.SlashCommand(uRequester, chOps, "audit alice")
+	m := e.waitEphemeral(uRequester, "Last 2 events about alice")
+	if !strings.Contains(m.PlainText(), "pending → cancelled") {
+		t.Errorf("audit reply lacks the cancellation:\n%s", m.PlainText())
+	}
+}
+
+// TestRetryFailedTokens makes one revoke fail, then retries it from the
+// message once Jenkins works again.
+func TestRetryFailedTokens(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	j := e.jenkins[0]
+	u1, _ := j.AddToken("alice", jenkinstest.TokenSpec{Name: "deploy"})
+	j.AddToken("alice", jenkinstest.TokenSpec{Name: "laptop"})
+	approval := e.requestAll(e.listAlice())
+	revoke := "/user/alice/descriptorByName/jenkins.security.ApiTokenProperty/revoke"
+	j.SetFault(revoke, jenkinstest.Fault{Kind: jenkinstest.FaultStatus500})
+	e.slack.Click(uApprover, approval, actionApprove)
+	e.waitFor("the failure", func() bool {
+		return strings.Contains(e.refresh(approval).PlainText(), "[Retry failed tokens]")
+	})
+	j.ClearFaults()
+	e.slack.Click(uApprover2, e.refresh(approval), actionRetry)
+	e.waitFor("the retry to succeed", func() bool {
+		return strings.Contains(e.refresh(approval).PlainText(), "2 revoked and verified")
+	})
+	if st, _ := j.UserState("alice"); len(st.Tokens) != 0 {
+		t.Errorf("%d tokens left after the retry", len(st.Tokens))
+	}
+	if n := j.RevokeCalls(u1); n < 1 {
+		t.Errorf("token %s never revoked", u1[:8])
+	}
+}
+
+// TestForgedClicksChangeNothing sends block actions no listing produced.
+func TestForgedClicksChangeNothing(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	u, _ := e.jenkins[0].AddToken("alice", jenkinstest.TokenSpec{Name: "deploy"})
+	listing := e.listAlice()
+	blockID, value := e.buttonValue(listing, actionRevokeToken)
+	forged := strings.Replace(value, u, "00000000-0000-0000-0000-000000000000", 1)
+	e.slack.BlockAction(uRequester, chOps, listing.TS, actionRevokeToken, blockID, forged)
+	e.waitEphemeral(uRequester, "not part of this listing")
+	e.slack.BlockAction(uRequester, chOps, listing.TS, actionRevokeAll, "revoke_all",
+		"no-such-listing")
+	e.waitEphemeral(uRequester, "too old or unknown")
+	e.slack.BlockAction(uApprover, chOps, listing.TS, actionApprove, "decide",
+		"no-such-request|hash")
+	e.waitEphemeral(uApprover, "cannot find that request")
+	if got := e.botMessages(chOps, "Revocation request"); len(got) != 0 {
+		t.Errorf("a forged click opened a request")
+	}
+}

@@ -32,6 +32,7 @@ const (
 	uAlice     = "UALICE"
 	gApprovers = "SAPPROVERS"
 	chOps      = "COPS"
+	chAudit    = "CAUDIT"
 	botAccount = "jenkins-bot"
 )
 
@@ -92,6 +93,7 @@ type envOptions struct {
 	controllers int
 	dryRun      bool
 	replicas    int
+	audit       bool
 	required    int
 	jenkinsOpts jenkinstest.Options
 }
@@ -161,6 +163,8 @@ func (e *env) setUpSlack() {
 	e.slack.AddUserGroup(gApprovers, uRequester, uApprover, uApprover2, uAlice)
 	e.slack.AddChannel(slacktest.Channel{ID: chOps, Name: "ops", Members: []string{
 		e.slack.BotUserID(), uRequester, uApprover, uApprover2, uOutsider, uAlice}})
+	e.slack.AddChannel(slacktest.Channel{ID: chAudit, Name: "audit",
+		Members: []string{e.slack.BotUserID()}})
 	e.secrets = append(e.secrets, e.slack.AppToken(), e.slack.BotToken())
 }
 
@@ -205,13 +209,18 @@ func (e *env) startBot(o envOptions) *Bot {
 		slack.OptionAPIURL(e.slack.APIURL()),
 		slack.OptionHTTPClient(&http.Client{Timeout: 5 * time.Second}))
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	auditChannel := ""
+	if o.audit {
+		auditChannel = chAudit
+	}
 	b, err := New(Config{
-		Requesters: []string{uRequester, uAlice},
-		Approvers:  []string{gApprovers},
-		DryRun:     o.dryRun,
-		KeyPrefix:  e.prefix + ":bot:",
-		SweepEvery: time.Hour,
-		Lease:      5 * time.Second,
+		AuditChannel: auditChannel,
+		Requesters:   []string{uRequester, uAlice},
+		Approvers:    []string{gApprovers},
+		DryRun:       o.dryRun,
+		KeyPrefix:    e.prefix + ":bot:",
+		SweepEvery:   time.Hour,
+		Lease:        5 * time.Second,
 	}, api, e.fleet(), e.store, e.rdb, log)
 	if err != nil {
 		e.t.Fatal(err)

@@ -101,23 +101,6 @@ func (b *Bot) summarize(ctx context.Context, req *approvals.Request) {
 		if err != nil {
 			b.log.Error("post summary", "request_id", req.ID, "err", err)
 		}
-		b.mirror(ctx, summaryText(req)+" (request "+req.ID+")")
 		return
-	}
-}
-
-// mirror posts one audit line to the audit channel, when one is set.
-//
-// TODO: mirror from the audit stream itself, so that an event whose
-// replica died right after its transition is still mirrored; today each
-// replica mirrors the transitions it made.
-func (b *Bot) mirror(ctx context.Context, line string) {
-	if b.cfg.AuditChannel == "" {
-		return
-	}
-	_, _, err := b.api.PostMessageContext(ctx, b.cfg.AuditChannel,
-		slack.MsgOptionText(line, false))
-	if err != nil {
-		b.log.Error("mirror audit line", "err", err)
 	}
 }

@@ -52,8 +52,6 @@ func (b *Bot) onRevoke(ctx context.Context, cb slack.InteractionCallback,
 	}
 	log.Info("requested", "request_id", req.ID, "target", snap.Target,
 		"tokens", planSize(plan), "end_sessions", plan.EndSessions)
-	b.mirror(ctx, fmt.Sprintf("<@%s> asked to revoke %s of %s (request %s)",
-		user, plural(planSize(plan), "token"), targetText(snap), req.ID))
 	b.postApproval(ctx, req, snap)
 }
 

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jenkins-tokens/jenkins-tokens-bot/approvals"
@@ -33,8 +32,6 @@ func (b *Bot) sweep(ctx context.Context) {
 	}
 	for _, req := range reqs {
 		b.log.Info("expired", "request_id", req.ID, "target", req.Target.Label)
-		b.mirror(ctx, fmt.Sprintf("request %s (%s) expired without approval", req.ID,
-			esc(req.Target.Label)))
 		b.refresh(ctx, req)
 	}
 	b.takeOver(ctx)
