@@ -15,11 +15,17 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := notifyContext()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "jenkins-tokens-bot:", err)
 		os.Exit(1)
 	}
+}
+
+// notifyContext is cancelled by SIGTERM or SIGINT: the bot then stops taking
+// envelopes, lets running work finish, and exits.
+func notifyContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 }

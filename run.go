@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/slack-go/slack"
 
 	"github.com/jenkins-tokens/jenkins-tokens-bot/approvals"
@@ -45,7 +46,7 @@ func newLogger(c *config, out io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(out, opts))
 }
 
-// serve runs the bot until ctx ends.
+// serve runs the bot, and its HTTP endpoints, until ctx ends.
 func serve(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	c, err := loadConfig(getenv)
 	if err != nil {
@@ -57,22 +58,35 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer) error
 		return err
 	}
 	defer store.Close()
-	fleet, err := newFleet(c)
+	reg := prometheus.NewRegistry()
+	metrics := bot.NewMetrics(reg)
+	fleet, err := fleetFor(c, metrics)
 	if err != nil {
 		return err
 	}
-	api := newSlack(c)
 	b, err := bot.New(bot.Config{
 		Requesters:   c.Requesters,
 		Approvers:    c.Approvers,
 		DryRun:       c.DryRun,
 		AuditChannel: c.AuditChannel,
-	}, api, fleet, store, store.Redis(), log)
+		Metrics:      metrics,
+	}, slackFor(c, metrics), fleet, store, store.Redis(), log)
 	if err != nil {
 		return err
 	}
-	log.Info("starting", "controllers", len(c.Controllers), "dry_run", c.DryRun)
-	return b.Run(ctx)
+	h := newHealth(b, store, fleet, log)
+	srv, err := h.listen(ctx, c.HTTPAddr, reg)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "controllers", len(c.Controllers), "dry_run", c.DryRun,
+		"http_addr", srv.Addr)
+	runErr := b.Run(ctx)
+	shutdown(srv, log)
+	if runErr == nil {
+		log.Info("stopped")
+	}
+	return runErr
 }
 
 func openStore(ctx context.Context, c *config, log *slog.Logger) (*approvals.Store, error) {
@@ -90,9 +104,13 @@ func openStore(ctx context.Context, c *config, log *slog.Logger) (*approvals.Sto
 	return store, nil
 }
 
-func newFleet(c *config) (*jenkins.Fleet, error) {
+func newFleet(c *config) (*jenkins.Fleet, error) { return fleetFor(c, nil) }
+
+// fleetFor builds the controllers' clients, recording call latency in m.
+func fleetFor(c *config, m *bot.Metrics) (*jenkins.Fleet, error) {
 	clients := make([]*jenkins.Client, 0, len(c.Controllers))
 	for _, cc := range c.Controllers {
+		cc.Observe = m.JenkinsObserver(cc.Name)
 		cl, err := jenkins.NewClient(cc)
 		if err != nil {
 			return nil, fmt.Errorf("controller %s: %w", cc.Name, err)
@@ -102,10 +120,14 @@ func newFleet(c *config) (*jenkins.Fleet, error) {
 	return jenkins.NewFleet(clients, 30*time.Second)
 }
 
-func newSlack(c *config) *slack.Client {
+func newSlack(c *config) *slack.Client { return slackFor(c, nil) }
+
+// slackFor builds the Slack client, counting its calls in m.
+func slackFor(c *config, m *bot.Metrics) *slack.Client {
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: m.SlackTransport(nil)}
 	opts := []slack.Option{
 		slack.OptionAppLevelToken(c.AppToken.Reveal()),
-		slack.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second}),
+		slack.OptionHTTPClient(hc),
 		slack.OptionRetry(3),
 	}
 	if c.SlackAPIURL != "" {

@@ -36,6 +36,12 @@ type Config struct {
 	Lease time.Duration
 	// SweepEvery is how often expired requests are looked for; default 30s.
 	SweepEvery time.Duration
+	// Metrics, when set, records what the bot does.
+	Metrics *Metrics
+	// ShutdownGrace is how long running work may go on after shutdown
+	// starts; an execution still running then gives its lease back, so that
+	// another replica finishes it. Default 20 seconds.
+	ShutdownGrace time.Duration
 	// KeyPrefix prefixes the bot's own Redis keys; default "jtbot:".
 	KeyPrefix string
 	// ListingTTL is how long a listing's buttons stay usable; default 7 days.
@@ -45,6 +51,32 @@ type Config struct {
 	// GroupCacheTTL bounds how stale a user group's membership may be;
 	// default one minute.
 	GroupCacheTTL time.Duration
+	// OffboardingChannels are the channel ids the bot watches for
+	// offboarding talk. Any person posting there may get a listing; the
+	// first one also receives the listings of deactivated Slack accounts.
+	OffboardingChannels []string
+	// OffboardingKeywords are the words that, next to a mention or an email
+	// in a watched channel, start a listing. They match case-insensitively
+	// at the start of a word; default leaving, offboard, last day,
+	// termination, departure.
+	OffboardingKeywords []string
+	// JenkinsIDFromEmail, when "localpart", maps alice@example.com to the
+	// Jenkins id alice on a controller where no Mailer address matches and
+	// that user exists; empty turns the rule off.
+	JenkinsIDFromEmail string
+	// AutoRequestOnDeactivation makes the bot open the approval request
+	// itself (requester "bot") when a deactivated Slack account still has
+	// tokens. Approvers must still approve.
+	AutoRequestOnDeactivation bool
+	// MessageDedupTTL is how long a Slack message that was answered is
+	// remembered, so that it gets one reply; default 1h.
+	MessageDedupTTL time.Duration
+	// DeactivationDedupTTL is how long a deactivation that was handled is
+	// remembered; default 24h.
+	DeactivationDedupTTL time.Duration
+	// ChoiceTTL is how long the buttons that pick one of several Jenkins
+	// users stay usable; default 1h.
+	ChoiceTTL time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -69,8 +101,23 @@ func (c *Config) setDefaults() {
 	if c.GroupCacheTTL <= 0 || c.GroupCacheTTL > time.Minute {
 		c.GroupCacheTTL = time.Minute
 	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 20 * time.Second
+	}
 	if c.ReplicaID == "" {
 		c.ReplicaID = newID()
+	}
+	if len(c.OffboardingKeywords) == 0 {
+		c.OffboardingKeywords = defaultOffboardingKeywords()
+	}
+	if c.MessageDedupTTL <= 0 {
+		c.MessageDedupTTL = time.Hour
+	}
+	if c.DeactivationDedupTTL <= 0 {
+		c.DeactivationDedupTTL = 24 * time.Hour
+	}
+	if c.ChoiceTTL <= 0 {
+		c.ChoiceTTL = time.Hour
 	}
 }
 
@@ -90,6 +137,12 @@ type Bot struct {
 	sem    chan struct{}
 	wg     sync.WaitGroup
 	selfID string
+	m      *Metrics
+
+	mu        sync.Mutex
+	connected bool
+	connects  int
+	since     time.Time
 }
 
 // New builds a Bot. The Slack client must carry the app-level token;
@@ -112,6 +165,7 @@ func New(cfg Config, api *slack.Client, fleet *jenkins.Fleet, store *approvals.S
 		now:   time.Now,
 		snaps: &snapshots{rdb: rdb, prefix: cfg.KeyPrefix, ttl: cfg.ListingTTL},
 		sem:   make(chan struct{}, cfg.Workers),
+		m:     cfg.Metrics,
 	}
 	b.access = newAccess(api, cfg.Requesters, cfg.Approvers, cfg.GroupCacheTTL, b.now)
 	return b, nil
@@ -128,22 +182,70 @@ func (b *Bot) Run(ctx context.Context) error {
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
+	work, stopWork := b.workContext(ctx)
+	defer stopWork()
 	errc := make(chan error, 1)
 	go func() { errc <- b.sm.RunContext(runCtx) }()
-	go b.sweepLoop(runCtx)
-	go b.mirrorLoop(runCtx)
+	var loops sync.WaitGroup
+	loops.Go(func() { b.sweepLoop(runCtx, work) })
+	loops.Go(func() { b.mirrorLoop(runCtx) })
 
-	err = b.loop(runCtx, errc)
+	err = b.loop(runCtx, work, errc)
 	stop()
+	b.log.Info("shutting down: no new envelopes; waiting for running work")
+	loops.Wait()
 	b.wg.Wait()
+	b.setConnected(false)
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return nil
 	}
 	return err
 }
 
-// loop receives, acknowledges and dispatches; nothing else.
-func (b *Bot) loop(ctx context.Context, errc <-chan error) error {
+// workContext is the context handlers run in: it survives ctx by
+// ShutdownGrace, so that work under way can finish after a shutdown signal.
+func (b *Bot) workContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	work, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		select {
+		case <-work.Done():
+			return
+		case <-ctx.Done():
+		}
+		t := time.NewTimer(b.cfg.ShutdownGrace)
+		defer t.Stop()
+		select {
+		case <-work.Done():
+		case <-t.C:
+			b.log.Warn("shutdown grace over: stopping running work")
+			cancel()
+		}
+	}()
+	return work, cancel
+}
+
+// Status says whether the Socket Mode connection is up, and since when.
+func (b *Bot) Status() (connected bool, since time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.connected, b.since
+}
+
+func (b *Bot) setConnected(up bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if up && !b.connected {
+		b.connects++
+		if b.connects > 1 {
+			b.m.reconnected()
+		}
+	}
+	b.connected, b.since = up, time.Now()
+}
+
+// loop receives, acknowledges and dispatches; nothing else. Handlers run
+// in work, which outlives ctx during a graceful shutdown.
+func (b *Bot) loop(ctx, work context.Context, errc <-chan error) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -154,7 +256,7 @@ func (b *Bot) loop(ctx context.Context, errc <-chan error) error {
 			if !ok {
 				return errors.New("socket mode: events closed")
 			}
-			b.receive(ctx, evt)
+			b.receive(work, evt)
 		}
 	}
 }
@@ -163,10 +265,13 @@ func (b *Bot) loop(ctx context.Context, errc <-chan error) error {
 func (b *Bot) receive(ctx context.Context, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
+		b.setConnected(false)
 		b.log.Info("connecting to slack")
-	case socketmode.EventTypeConnected:
+	case socketmode.EventTypeHello:
+		b.setConnected(true)
 		b.log.Info("connected to slack")
 	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError:
+		b.setConnected(false)
 		b.log.Warn("slack connection trouble", "event", string(evt.Type))
 	case socketmode.EventTypeSlashCommand:
 		b.ackAndGo(ctx, evt, nil, b.onSlashCommand)
@@ -185,12 +290,14 @@ func (b *Bot) ackAndGo(ctx context.Context, evt socketmode.Event, payload any, h
 	if evt.Request == nil {
 		return
 	}
+	start := time.Now()
 	var err error
 	if payload != nil {
 		err = b.sm.Ack(*evt.Request, payload)
 	} else {
 		err = b.sm.Ack(*evt.Request)
 	}
+	b.m.acked(time.Since(start))
 	if err != nil {
 		b.log.Error("ack envelope", "envelope_id", evt.Request.EnvelopeID, "err", err)
 	}

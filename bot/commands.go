@@ -58,18 +58,21 @@ func (b *Bot) onSlashCommand(ctx context.Context, evt socketmode.Event) {
 	log := b.log.With("slack_user", cmd.UserID)
 	allowed, err := b.access.isRequester(ctx, cmd.UserID)
 	if err != nil {
+		b.m.command("slash", "error")
 		log.Error("check requester", "err", err)
 		b.reply(ctx, cmd.ResponseURL, "I could not check whether you may use this "+
 			"command (Slack did not answer); nothing was looked up. Try again.")
 		return
 	}
 	if !allowed {
+		b.m.command("slash", "refused")
 		log.Info("command refused", "reason", "not a requester")
 		b.reply(ctx, cmd.ResponseURL, "Only the people and groups named in REQUESTERS "+
 			"may use /jenkins-tokens. Nothing was looked up.")
 		return
 	}
 	c := parseCommand(cmd.Text)
+	b.m.command(c.kind, commandOutcome(c.err))
 	if c.err != nil {
 		b.reply(ctx, cmd.ResponseURL, c.err.Error()+"\n\n"+helpText)
 		return
@@ -103,4 +106,11 @@ func (b *Bot) reply(ctx context.Context, responseURL, text string) {
 	if err != nil {
 		b.log.Error("reply", "err", err)
 	}
+}
+
+func commandOutcome(err error) string {
+	if err != nil {
+		return "bad_input"
+	}
+	return "ok"
 }

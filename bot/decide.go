@@ -38,6 +38,7 @@ func (b *Bot) onApprove(ctx context.Context, cb slack.InteractionCallback,
 	id, hash, _ := strings.Cut(a.Value, "|")
 	req, err := b.store.Approve(ctx, id, cb.User.ID, hash)
 	if err != nil {
+		b.m.approval("refused")
 		b.log.Info("approval refused", "request_id", id, "slack_user", cb.User.ID, "err", err)
 		b.reply(ctx, cb.ResponseURL, refusal(err, nil))
 		if req != nil {
@@ -45,6 +46,7 @@ func (b *Bot) onApprove(ctx context.Context, cb slack.InteractionCallback,
 		}
 		return
 	}
+	b.m.approval("approved")
 	b.log.Info("approved", "request_id", id, "slack_user", cb.User.ID,
 		"state", string(req.State))
 	b.refresh(ctx, req)
@@ -92,6 +94,7 @@ func (b *Bot) onDenySubmitted(ctx context.Context, cb slack.InteractionCallback)
 		b.dm(ctx, cb.User.ID, refusal(err, req))
 		return
 	}
+	b.m.approval("denied")
 	b.log.Info("denied", "request_id", id, "slack_user", cb.User.ID)
 	b.refresh(ctx, req)
 }
@@ -108,6 +111,7 @@ func (b *Bot) onCancel(ctx context.Context, cb slack.InteractionCallback,
 		b.reply(ctx, cb.ResponseURL, refusal(err, req))
 		return
 	}
+	b.m.approval("cancelled")
 	b.log.Info("cancelled", "request_id", a.Value, "slack_user", cb.User.ID)
 	b.refresh(ctx, req)
 }

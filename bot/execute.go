@@ -31,13 +31,17 @@ func (b *Bot) execute(ctx context.Context, id string) {
 	log.Info("executing", "attempt", req.Claim.Attempt, "dry_run", req.DryRun)
 	b.refresh(ctx, req)
 
-	// The work outlives a shutdown signal for as long as the lease lasts, so
-	// that an execution is finished rather than left for a takeover.
-	work, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.Lease)
+	// Handlers run in a context that outlives a shutdown signal by a grace
+	// period; if the work is stopped, the lease goes back for a takeover.
+	work, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stopRenew := b.keepLease(work, cancel, id)
 	results := b.carryOut(work, req)
 	stopRenew()
+	if work.Err() != nil {
+		b.handBack(context.WithoutCancel(ctx), id, results)
+		return
+	}
 
 	failed := anyFailed(results, req.DryRun)
 	done, err := b.store.Finish(work, id, b.cfg.ReplicaID, results, failed)
@@ -45,10 +49,32 @@ func (b *Bot) execute(ctx context.Context, id string) {
 		log.Error("finish execution", "err", err)
 		return
 	}
+	for _, r := range done.Results {
+		b.m.revocation(r.Controller, r.Outcome)
+	}
 	b.logResults(log, done)
 	b.recordOnListing(ctx, done)
 	b.refresh(ctx, done)
 	b.summarize(ctx, done)
+}
+
+// handBack saves the results that need no retry and gives the lease back,
+// so that another replica finishes the execution.
+func (b *Bot) handBack(ctx context.Context, id string, results []approvals.TokenResult) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var keep []approvals.TokenResult
+	for _, r := range finalResults(results) {
+		keep = append(keep, r)
+	}
+	if err := b.store.RecordResults(ctx, id, b.cfg.ReplicaID, keep); err != nil {
+		b.log.Error("record partial results", "request_id", id, "err", err)
+	}
+	if err := b.store.Release(ctx, id, b.cfg.ReplicaID); err != nil {
+		b.log.Error("release execution lease", "request_id", id, "err", err)
+		return
+	}
+	b.log.Info("execution handed back", "request_id", id, "kept_results", len(keep))
 }
 
 // keepLease renews the claim while the work runs and cancels the work if

@@ -50,6 +50,7 @@ func (b *Bot) onRevoke(ctx context.Context, cb slack.InteractionCallback,
 		b.reply(ctx, cb.ResponseURL, refusal(err, nil))
 		return
 	}
+	b.m.command("revoke_request", "ok")
 	log.Info("requested", "request_id", req.ID, "target", snap.Target,
 		"tokens", planSize(plan), "end_sessions", plan.EndSessions)
 	b.postApproval(ctx, req, snap)

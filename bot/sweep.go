@@ -10,7 +10,7 @@ import (
 
 // sweepLoop expires pending requests past their deadline and updates their
 // messages. Every replica runs it; the store lets one sweep at a time.
-func (b *Bot) sweepLoop(ctx context.Context) {
+func (b *Bot) sweepLoop(ctx, work context.Context) {
 	t := time.NewTicker(b.cfg.SweepEvery)
 	defer t.Stop()
 	for {
@@ -18,7 +18,7 @@ func (b *Bot) sweepLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			b.sweep(ctx)
+			b.sweep(work)
 		}
 	}
 }
@@ -32,9 +32,13 @@ func (b *Bot) sweep(ctx context.Context) {
 	}
 	for _, req := range reqs {
 		b.log.Info("expired", "request_id", req.ID, "target", req.Target.Label)
+		b.m.approval("expired")
 		b.refresh(ctx, req)
 	}
 	b.takeOver(ctx)
+	if pending, err := b.store.Pending(ctx); err == nil {
+		b.m.setPending(len(pending))
+	}
 }
 
 // takeOver finishes executions whose replica stopped renewing its lease.

@@ -82,7 +82,7 @@ func revokeSequentially(b *testing.B, envs []*env, targets []RevokeTarget) {
 	for i, t := range targets {
 		c := envs[i].client
 		for _, u := range t.UUIDs {
-			_, err := c.call(b.Context(), "POST", userPath(t.UserID)+tokenDescriptor+
+			_, err := c.call(b.Context(), "revoke", "POST", userPath(t.UserID)+tokenDescriptor+
 				"/revoke", "", url.Values{"tokenUuid": {u}})
 			if err != nil {
 				b.Fatal(err)

@@ -44,6 +44,11 @@ type Config struct {
 	HTTPClient *http.Client
 	// UserAgent defaults to DefaultUserAgent.
 	UserAgent string
+	// Observe, when set, is called after every HTTP call with the operation
+	// ("whoami", "lookup_user", "list-tokens", "find-by-email", "preflight",
+	// "revoke", "end_sessions"), its duration and its error. It must be safe
+	// for concurrent use. Metrics hang on it; the package itself does not log.
+	Observe func(op string, d time.Duration, err error)
 }
 
 // Client talks to one Jenkins controller. It is safe for concurrent use.
@@ -56,6 +61,7 @@ type Client struct {
 	hc    *http.Client
 	// revokeSlots limits concurrent revoke calls on this controller.
 	revokeSlots chan struct{}
+	observe     func(op string, d time.Duration, err error)
 }
 
 // NewClient validates cfg and returns a client. All problems found in cfg
@@ -71,6 +77,7 @@ func NewClient(cfg Config) (*Client, error) {
 		token:       cfg.Token,
 		ua:          cfg.UserAgent,
 		revokeSlots: make(chan struct{}, revokeConcurrency),
+		observe:     cfg.Observe,
 	}
 	if c.ua == "" {
 		c.ua = DefaultUserAgent
@@ -171,8 +178,11 @@ type response struct {
 // call sends one request. path must already be escaped; form, if not nil,
 // is sent as a urlencoded POST body. Non-2xx answers become *HTTPError;
 // failures without an answer are retryable where IsRetryable says so.
-func (c *Client) call(ctx context.Context, method, path, query string,
-	form url.Values) (*response, error) {
+func (c *Client) call(ctx context.Context, op, method, path, query string,
+	form url.Values) (r *response, err error) {
+	if c.observe != nil {
+		defer func(start time.Time) { c.observe(op, time.Since(start), err) }(time.Now())
+	}
 	req, err := c.newRequest(ctx, method, path, query, form)
 	if err != nil {
 		return nil, err
@@ -243,7 +253,7 @@ func isHTML(r *response) bool {
 // returns what it printed.
 func (c *Client) scriptText(ctx context.Context, name, arg string) (string, error) {
 	form := url.Values{"script": {renderScript(name, arg)}}
-	r, err := c.call(ctx, http.MethodPost, "/scriptText", "", form)
+	r, err := c.call(ctx, name, http.MethodPost, "/scriptText", "", form)
 	if err != nil {
 		return "", err
 	}

@@ -11,8 +11,11 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/jenkins-tokens/jenkins-tokens-bot/jenkins/jenkinstest"
 )
@@ -295,5 +298,36 @@ func TestBodyCap(t *testing.T) {
 	_, err := e.client.ListTokens(t.Context(), "alice")
 	if !errors.Is(err, ErrTooLarge) {
 		t.Errorf("err = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestObserveSeesEveryCall(t *testing.T) {
+	var mu sync.Mutex
+	var ops []string
+	var failed int
+	e := newEnv(t, jenkinstest.Options{}, func(c *Config) {
+		c.Observe = func(op string, d time.Duration, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			ops = append(ops, op)
+			if err != nil {
+				failed++
+			}
+		}
+	})
+	e.addAlice()
+	if _, err := e.client.ListTokens(t.Context(), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.LookupUser(t.Context(), "nobody"); err == nil {
+		t.Fatal("LookupUser found nobody")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]string{"list-tokens", "lookup_user"}, ops); diff != "" {
+		t.Errorf("observed operations (-want +got):\n%s", diff)
+	}
+	if failed != 1 {
+		t.Errorf("observed %d failures, want 1", failed)
 	}
 }

@@ -49,7 +49,7 @@ func (c *Client) Preflight(ctx context.Context) Health {
 }
 
 func (c *Client) whoAmI(ctx context.Context, h *Health) (string, error) {
-	r, err := c.call(ctx, http.MethodGet, "/whoAmI/api/json", "", nil)
+	r, err := c.call(ctx, "whoami", http.MethodGet, "/whoAmI/api/json", "", nil)
 	if err != nil {
 		return c.describe(err), err
 	}

@@ -130,7 +130,7 @@ func (c *Client) revokeOne(ctx context.Context, id, uuid string) error {
 	}
 	defer func() { <-c.revokeSlots }()
 	form := url.Values{"tokenUuid": {uuid}}
-	_, err := c.call(ctx, http.MethodPost, userPath(id)+tokenDescriptor+"/revoke", "", form)
+	_, err := c.call(ctx, "revoke", http.MethodPost, userPath(id)+tokenDescriptor+"/revoke", "", form)
 	return err
 }
 
@@ -199,7 +199,7 @@ func (c *Client) endSessions(ctx context.Context, id string) error {
 		return err
 	}
 	path := userPath(id) + seedDescriptor + "/renewSessionSeed"
-	_, err := c.call(ctx, http.MethodPost, path, "", url.Values{})
+	_, err := c.call(ctx, "end_sessions", http.MethodPost, path, "", url.Values{})
 	if errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("%w: %w", ErrSessionsDisabled, err)
 	}

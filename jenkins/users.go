@@ -77,7 +77,7 @@ func (c *Client) LookupUser(ctx context.Context, id string) (User, error) {
 
 func (c *Client) lookupUser(ctx context.Context, id string) (User, error) {
 	query := url.Values{"tree": {"id,fullName,property[address]"}}.Encode()
-	r, err := c.call(ctx, http.MethodGet, userPath(id)+"/api/json", query, nil)
+	r, err := c.call(ctx, "lookup_user", http.MethodGet, userPath(id)+"/api/json", query, nil)
 	if errors.Is(err, ErrNotFound) {
 		return User{}, fmt.Errorf("%w: %w", ErrUserNotFound, err)
 	}
