@@ -289,7 +289,7 @@ func checkOutcome(out io.Writer, rows []checkRow) error {
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("check: %d of %d checks failed", failed, len(rows))
+		return fmt.Errorf("check: %d problem(s) found; see the FAIL rows above", failed)
 	}
 	_, err := fmt.Fprintf(out, "\nall %d checks passed\n", len(rows))
 	return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -181,7 +182,7 @@ func runCheck(t *testing.T, e *checkEnv, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	getenv := func(k string) string { return e.env[k] }
-	err := run(t.Context(), append([]string{"check"}, args...), getenv, &out)
+	err := run(t.Context(), append([]string{"check"}, args...), getenv, &out, io.Discard)
 	for _, s := range e.secrets {
 		if s != "" && strings.Contains(out.String()+errString(err), s) {
 			t.Errorf("output or error contains a secret value:\n%s", out.String())
@@ -326,7 +327,8 @@ func TestCheckProblems(t *testing.T) {
 				e.env["REDIS_URL"] = "http://:redis-secret-pw@127.0.0.1:6379"
 				e.secrets = append(e.secrets, "redis-secret-pw")
 			},
-			want:      []wantRow{{"config", "FAIL", "REDIS_URL must be a redis:// or rediss:// URL"}},
+			want: []wantRow{{"config", "FAIL",
+				"REDIS_URL must be a redis:// or rediss:// URL"}},
 			wantFails: 1,
 		},
 		{
@@ -390,8 +392,10 @@ func TestCheckProblems(t *testing.T) {
 			wantFails: 1,
 		},
 		{
-			name:      "JENKINS_URL not http",
-			setup:     func(t *testing.T, e *checkEnv) { e.env["JENKINS_URL"] = "ftp://ci.example.com" },
+			name: "JENKINS_URL not http",
+			setup: func(t *testing.T, e *checkEnv) {
+				e.env["JENKINS_URL"] = "ftp://ci.example.com"
+			},
 			want:      []wantRow{{"jenkins", "FAIL", "url scheme is not http or https"}},
 			wantFails: 1,
 		},
@@ -532,9 +536,10 @@ func TestCheckProblems(t *testing.T) {
 			wantFails: 3,
 		},
 		{
-			name:      "approval TTL too short",
-			setup:     func(t *testing.T, e *checkEnv) { e.env["APPROVAL_TTL"] = "30s" },
-			want:      []wantRow{{"config", "FAIL", "APPROVAL_TTL must be a duration of at least 1m"}},
+			name:  "approval TTL too short",
+			setup: func(t *testing.T, e *checkEnv) { e.env["APPROVAL_TTL"] = "30s" },
+			want: []wantRow{{"config", "FAIL",
+				"APPROVAL_TTL must be a duration of at least 1m"}},
 			wantFails: 1,
 		},
 		{

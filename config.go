@@ -33,6 +33,12 @@ type config struct {
 	HTTPAddr            string
 	LogLevel            string
 	LogFormat           string
+
+	// OffboardingKeywords, JenkinsIDFromEmail and AutoRequestOnDeactivation
+	// tune offboarding from Slack threads (see bot.Config).
+	OffboardingKeywords       []string
+	JenkinsIDFromEmail        string
+	AutoRequestOnDeactivation bool
 }
 
 // configErrors collects every problem so that all are reported at once.
@@ -76,12 +82,34 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.Requesters = idList(getenv, "REQUESTERS", true, &errs)
 	c.Approvers = idList(getenv, "APPROVERS", true, &errs)
 	c.OffboardingChannels = idList(getenv, "OFFBOARDING_CHANNELS", false, &errs)
+	offboardingVars(c, getenv, &errs)
 	c.ApprovalsRequired = intVar(getenv, "APPROVALS_REQUIRED", 1, &errs)
 	c.ApprovalTTL = durationVar(getenv, "APPROVAL_TTL", 24*time.Hour, &errs)
 	c.DryRun = boolVar(getenv, "DRY_RUN", &errs)
 	c.Controllers = controllers(getenv, &errs)
 	checkChoices(c, &errs)
 	return c, errs.err()
+}
+
+// offboardingVars reads OFFBOARDING_KEYWORDS, JENKINS_ID_FROM_EMAIL and
+// AUTO_REQUEST_ON_DEACTIVATION.
+func offboardingVars(c *config, getenv func(string) string, errs *configErrors) {
+	for _, k := range strings.Split(getenv("OFFBOARDING_KEYWORDS"), ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			c.OffboardingKeywords = append(c.OffboardingKeywords, k)
+		}
+	}
+	c.JenkinsIDFromEmail = strings.ToLower(strings.TrimSpace(getenv("JENKINS_ID_FROM_EMAIL")))
+	switch c.JenkinsIDFromEmail {
+	case "", "localpart":
+	default:
+		errs.add("JENKINS_ID_FROM_EMAIL must be localpart or empty")
+	}
+	c.AutoRequestOnDeactivation = boolVar(getenv, "AUTO_REQUEST_ON_DEACTIVATION", errs)
+	if c.AutoRequestOnDeactivation && len(c.OffboardingChannels) == 0 {
+		errs.add("AUTO_REQUEST_ON_DEACTIVATION needs OFFBOARDING_CHANNELS: the request " +
+			"is posted in the first one")
+	}
 }
 
 func orDefault(v, def string) string {

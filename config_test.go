@@ -186,3 +186,64 @@ func FuzzParseControllers(f *testing.F) {
 		}
 	})
 }
+
+// offboardingConfig is the offboarding part of config.
+type offboardingConfig struct {
+	Channels, Keywords []string
+	IDRule             string
+	Auto               bool
+}
+
+func TestLoadConfigOffboarding(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		want    offboardingConfig
+		wantErr string
+	}{
+		{name: "defaults", env: map[string]string{}},
+		{name: "all set", env: map[string]string{
+			"OFFBOARDING_CHANNELS":         "CHR1, CHR2",
+			"OFFBOARDING_KEYWORDS":         " leaving , last day,,Kündigung ",
+			"JENKINS_ID_FROM_EMAIL":        "LocalPart",
+			"AUTO_REQUEST_ON_DEACTIVATION": "true",
+		}, want: offboardingConfig{
+			Channels: []string{"CHR1", "CHR2"},
+			Keywords: []string{"leaving", "last day", "Kündigung"},
+			IDRule:   "localpart",
+			Auto:     true,
+		}},
+		{name: "unknown id rule", env: map[string]string{"JENKINS_ID_FROM_EMAIL": "uid"},
+			wantErr: "JENKINS_ID_FROM_EMAIL must be localpart or empty"},
+		{name: "auto request without channel",
+			env:     map[string]string{"AUTO_REQUEST_ON_DEACTIVATION": "1"},
+			wantErr: "AUTO_REQUEST_ON_DEACTIVATION needs OFFBOARDING_CHANNELS"},
+		{name: "auto request not a bool",
+			env:     map[string]string{"AUTO_REQUEST_ON_DEACTIVATION": "yes please"},
+			wantErr: "AUTO_REQUEST_ON_DEACTIVATION must be true or false"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := goodConfig()
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			c, err := loadConfig(lookup(env))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want it to contain %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := offboardingConfig{c.OffboardingChannels, c.OffboardingKeywords,
+				c.JenkinsIDFromEmail, c.AutoRequestOnDeactivation}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("offboarding config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

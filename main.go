@@ -2,8 +2,9 @@
 // API tokens on every controller and revokes them after a second person
 // approves.
 //
-// With no arguments it runs the bot. "audit export" writes the audit trail
-// as JSON lines and verifies its hash chain.
+// With no arguments it runs the bot. "check" validates the configuration
+// and every connection. "audit export" writes the audit trail as JSON lines
+// and verifies its hash chain.
 package main
 
 import (
@@ -16,7 +17,7 @@ import (
 
 func main() {
 	ctx, stop := notifyContext()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "jenkins-tokens-bot:", err)

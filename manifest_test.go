@@ -91,14 +91,86 @@ func TestManifest(t *testing.T) {
 	}
 }
 
-// TestDeployFilesParse decodes every YAML document of the deployment examples.
-func TestDeployFilesParse(t *testing.T) {
+// TestCompose checks that compose.yaml runs the bot against its own Redis 7.
+func TestCompose(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"compose.yaml", "deploy/kubernetes.yaml"} {
-		docs := decodeYAMLDocs(t, name)
-		if len(docs) == 0 {
-			t.Errorf("%s holds no YAML document", name)
+	var c struct {
+		Services map[string]struct {
+			Image       string            `yaml:"image"`
+			Build       string            `yaml:"build"`
+			EnvFile     string            `yaml:"env_file"`
+			Environment map[string]string `yaml:"environment"`
+		} `yaml:"services"`
+	}
+	decodeYAMLFile(t, "compose.yaml", &c)
+	redis, bot := c.Services["redis"], c.Services["bot"]
+	if redis.Image != "redis:7" {
+		t.Errorf("redis image = %q, want redis:7", redis.Image)
+	}
+	if bot.Build != "." || bot.EnvFile != ".env" {
+		t.Errorf("bot build = %q, env_file = %q, want . and .env", bot.Build, bot.EnvFile)
+	}
+	if got := bot.Environment["REDIS_URL"]; got != "redis://redis:6379/0" {
+		t.Errorf("bot REDIS_URL = %q, want the redis service", got)
+	}
+}
+
+// kubeDoc is the part of a Kubernetes object the example must get right.
+type kubeDoc struct {
+	Kind       string            `yaml:"kind"`
+	StringData map[string]string `yaml:"stringData"`
+	Spec       struct {
+		Replicas int `yaml:"replicas"`
+		Template struct {
+			Spec struct {
+				SecurityContext struct {
+					RunAsNonRoot bool `yaml:"runAsNonRoot"`
+				} `yaml:"securityContext"`
+				Containers []struct {
+					EnvFrom []struct {
+						SecretRef struct {
+							Name string `yaml:"name"`
+						} `yaml:"secretRef"`
+					} `yaml:"envFrom"`
+					Liveness  kubeProbe `yaml:"livenessProbe"`
+					Readiness kubeProbe `yaml:"readinessProbe"`
+				} `yaml:"containers"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+	} `yaml:"spec"`
+}
+
+type kubeProbe struct {
+	HTTPGet struct {
+		Path string `yaml:"path"`
+		Port string `yaml:"port"`
+	} `yaml:"httpGet"`
+}
+
+// TestKubernetes checks the example's Secret and two-replica Deployment.
+func TestKubernetes(t *testing.T) {
+	t.Parallel()
+	docs := decodeYAMLDocs(t, "deploy/kubernetes.yaml")
+	if len(docs) != 2 || docs[0].Kind != "Secret" || docs[1].Kind != "Deployment" {
+		t.Fatalf("documents = %d, want a Secret then a Deployment", len(docs))
+	}
+	for _, k := range []string{"SLACK_APP_TOKEN", "SLACK_BOT_TOKEN", "JENKINS_API_TOKEN"} {
+		if docs[0].StringData[k] == "" {
+			t.Errorf("Secret has no %s", k)
 		}
+	}
+	d := docs[1].Spec
+	if d.Replicas != 2 || !d.Template.Spec.SecurityContext.RunAsNonRoot ||
+		len(d.Template.Spec.Containers) != 1 {
+		t.Fatalf("deployment = %+v, want 2 non-root replicas of one container", d)
+	}
+	c := d.Template.Spec.Containers[0]
+	if len(c.EnvFrom) != 1 || c.EnvFrom[0].SecretRef.Name != "jenkins-tokens-bot" {
+		t.Errorf("envFrom = %+v, want the Secret", c.EnvFrom)
+	}
+	got := []string{c.Liveness.HTTPGet.Path, c.Readiness.HTTPGet.Path}
+	if diff := cmp.Diff([]string{"/healthz", "/readyz"}, got); diff != "" {
+		t.Errorf("probe paths (-want +got):\n%s", diff)
 	}
 }
 
@@ -113,16 +185,16 @@ func decodeYAMLFile(t *testing.T, name string, v any) {
 	}
 }
 
-func decodeYAMLDocs(t *testing.T, name string) []map[string]any {
+func decodeYAMLDocs(t *testing.T, name string) []kubeDoc {
 	t.Helper()
 	b, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var docs []map[string]any
+	var docs []kubeDoc
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	for {
-		var doc map[string]any
+		var doc kubeDoc
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
 			return docs

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -20,10 +19,13 @@ import (
 	"github.com/jenkins-tokens/jenkins-tokens-bot/jenkins"
 )
 
-// run dispatches the subcommand in args.
-func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
+// run dispatches the subcommand in args. Results go to out; the bot's logs
+// go to out too, as is usual for a service; notes for a person at a
+// terminal go to errOut.
+func run(ctx context.Context, args []string, getenv func(string) string,
+	out, errOut io.Writer) error {
 	if len(args) >= 2 && args[0] == "audit" && args[1] == "export" {
-		return auditExport(ctx, args[2:], getenv, out)
+		return auditExport(ctx, args[2:], getenv, out, errOut)
 	}
 	if len(args) > 0 && args[0] == "check" {
 		return check(ctx, args[1:], getenv, out)
@@ -70,6 +72,11 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer) error
 		DryRun:       c.DryRun,
 		AuditChannel: c.AuditChannel,
 		Metrics:      metrics,
+
+		OffboardingChannels:       c.OffboardingChannels,
+		OffboardingKeywords:       c.OffboardingKeywords,
+		JenkinsIDFromEmail:        c.JenkinsIDFromEmail,
+		AutoRequestOnDeactivation: c.AutoRequestOnDeactivation,
 	}, slackFor(c, metrics), fleet, store, store.Redis(), log)
 	if err != nil {
 		return err
@@ -138,7 +145,7 @@ func slackFor(c *config, m *bot.Metrics) *slack.Client {
 
 // auditExport writes the audit trail as JSON lines and verifies its chain.
 func auditExport(ctx context.Context, args []string, getenv func(string) string,
-	out io.Writer) error {
+	out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
 	since := fs.Duration("since", 0, "only events newer than this, e.g. 720h")
 	target := fs.String("target", "", "only events about this person")
@@ -166,10 +173,10 @@ func auditExport(ctx context.Context, args []string, getenv func(string) string,
 	if err := approvals.WriteJSONLines(out, events); err != nil {
 		return fmt.Errorf("audit export: %w", err)
 	}
-	return verifyChain(ctx, store)
+	return verifyChain(ctx, store, errOut)
 }
 
-func verifyChain(ctx context.Context, store *approvals.Store) error {
+func verifyChain(ctx context.Context, store *approvals.Store, errOut io.Writer) error {
 	res, err := store.Verify(ctx)
 	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)
@@ -178,6 +185,6 @@ func verifyChain(ctx context.Context, store *approvals.Store) error {
 		return fmt.Errorf("audit verify: chain broken at event %s: %s", res.BrokenAt,
 			res.Reason)
 	}
-	fmt.Fprintf(os.Stderr, "audit chain verified: %d events\n", res.Checked)
+	fmt.Fprintf(errOut, "audit chain verified: %d events\n", res.Checked)
 	return nil
 }

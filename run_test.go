@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
@@ -32,10 +33,10 @@ func TestAuditExport(t *testing.T) {
 		}
 	}
 
-	var out strings.Builder
+	var out, stderr strings.Builder
 	env := lookup(map[string]string{"REDIS_URL": url})
 	err = run(t.Context(), []string{"audit", "export", "--target", "alice", "--since", "1h"},
-		env, &out)
+		env, &out, &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,6 +55,9 @@ func TestAuditExport(t *testing.T) {
 	if strings.Join(states, ",") != "pending,cancelled" {
 		t.Errorf("exported states %v, want pending,cancelled", states)
 	}
+	if !strings.Contains(stderr.String(), "audit chain verified: 4 events") {
+		t.Errorf("stderr = %q, want the verification summary", stderr.String())
+	}
 
 	// Tampering with an event makes the export fail its verification.
 	msgs, err := mr.Stream("{jt}:audit")
@@ -69,7 +73,7 @@ func TestAuditExport(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	err = run(t.Context(), []string{"audit", "export"}, env, &strings.Builder{})
+	err = run(t.Context(), []string{"audit", "export"}, env, &strings.Builder{}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "chain broken") {
 		t.Errorf("export of a tampered trail: err = %v, want a broken chain", err)
 	}
@@ -77,7 +81,7 @@ func TestAuditExport(t *testing.T) {
 
 func TestUnknownCommand(t *testing.T) {
 	t.Parallel()
-	err := run(t.Context(), []string{"frobnicate"}, lookup(nil), &strings.Builder{})
+	err := run(t.Context(), []string{"frobnicate"}, lookup(nil), io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "unknown command") {
 		t.Errorf("err = %v", err)
 	}

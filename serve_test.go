@@ -93,7 +93,7 @@ func TestServe(t *testing.T) {
 	ctx, stop := notifyContext()
 	defer stop()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, lookup(env), logs) }()
+	go func() { done <- run(ctx, nil, lookup(env), logs, io.Discard) }()
 
 	var addr string
 	waitUntil(t, "the server to start", func() bool {

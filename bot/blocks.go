@@ -253,3 +253,26 @@ func confirmation(title, text, confirm string) *slack.ConfirmationBlockObject {
 		plain(truncate(text, 300)), plain(confirm), plain("Keep"))
 	return c.WithStyle(slack.StyleDanger)
 }
+
+// choiceBlocks asks which of several Jenkins users on one controller is
+// the person, with one button per candidate.
+func choiceBlocks(c identityChoice) []slack.Block {
+	text := fmt.Sprintf(":busts_in_silhouette: %d Jenkins users on *%s* have the email "+
+		"%s. Which one is %s?", len(c.Candidates), esc(c.Controller),
+		esc(c.TargetEmail), choiceTarget(c))
+	var buttons []slack.BlockElement
+	for i, id := range c.Candidates {
+		buttons = append(buttons, slack.NewButtonBlockElement(
+			actionChoosePrefix+strconv.Itoa(i), c.ID+"|"+strconv.Itoa(i),
+			plain(truncate(id, 75))))
+	}
+	return []slack.Block{section("choose", text, nil),
+		slack.NewActionBlock("choices", buttons...)}
+}
+
+func choiceTarget(c identityChoice) string {
+	if c.TargetSlack != "" {
+		return "<@" + c.TargetSlack + ">"
+	}
+	return "`" + esc(c.Target) + "`"
+}

@@ -17,10 +17,22 @@ func (e *env) listAlice() slacktest.Message {
 	return e.waitMessage(chOps, "Jenkins API tokens of")
 }
 
+// requestAll clicks Revoke all and returns the approval message once the
+// request knows where its messages are.
 func (e *env) requestAll(listing slacktest.Message) slacktest.Message {
 	e.t.Helper()
 	e.slack.Click(uRequester, listing, actionRevokeAll)
-	return e.waitMessage(chOps, "Revocation request")
+	m := e.waitMessage(chOps, "Revocation request")
+	e.waitFor("the request to record its messages", func() bool {
+		reqs, _ := e.store.Pending(e.t.Context())
+		for _, r := range reqs {
+			if len(r.Messages) > 0 && r.Messages[0].TS == m.TS {
+				return true
+			}
+		}
+		return false
+	})
+	return m
 }
 
 func TestRevokeAllApprovedEndToEnd(t *testing.T) {
@@ -277,10 +289,11 @@ func TestApproveClickRedeliveredRevokesOnce(t *testing.T) {
 	e := newEnv(t, envOptions{replicas: 2})
 	u, _ := e.jenkins[0].AddToken("alice", jenkinstest.TokenSpec{Name: "deploy"})
 	approval := e.requestAll(e.listAlice())
+	approve := e.keepButton(approval, actionApprove)
 	sockets := e.slack.Sockets()
 	id := e.slack.Click(uApprover, approval, actionApprove, slacktest.ToSocket(sockets[0]))
 	e.slack.Redeliver(id, slacktest.ToSocket(sockets[1]))
-	e.slack.Click(uApprover2, approval, actionApprove, slacktest.ToSocket(sockets[1]))
+	e.clickStale(uApprover2, approve)
 	e.waitFor("the revocation", func() bool {
 		return strings.Contains(e.refresh(approval).PlainText(), "1 revoked and verified")
 	})

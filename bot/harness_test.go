@@ -96,6 +96,8 @@ type envOptions struct {
 	audit       bool
 	required    int
 	jenkinsOpts jenkinstest.Options
+	// offboarding sets the offboarding fields of the bots' Config.
+	offboarding Config
 }
 
 // newRedis returns the Redis of REDIS_URL, failing the test when it does
@@ -221,6 +223,11 @@ func (e *env) startBot(o envOptions) *Bot {
 		KeyPrefix:    e.prefix + ":bot:",
 		SweepEvery:   time.Hour,
 		Lease:        5 * time.Second,
+
+		OffboardingChannels:       o.offboarding.OffboardingChannels,
+		OffboardingKeywords:       o.offboarding.OffboardingKeywords,
+		JenkinsIDFromEmail:        o.offboarding.JenkinsIDFromEmail,
+		AutoRequestOnDeactivation: o.offboarding.AutoRequestOnDeactivation,
 	}, api, e.fleet(), e.store, e.rdb, log)
 	if err != nil {
 		e.t.Fatal(err)

@@ -77,6 +77,10 @@ func (b *Bot) onAction(ctx context.Context, cb slack.InteractionCallback,
 	case actionRetry:
 		b.onRetry(ctx, cb, a)
 	default:
+		if strings.HasPrefix(a.ActionID, actionChoosePrefix) {
+			b.onChoose(ctx, cb, a)
+			return
+		}
 		b.log.Debug("unknown action", "action_id", a.ActionID)
 	}
 }

@@ -24,28 +24,48 @@ type listRequest struct {
 
 func newID() string { return uuid.NewString() }
 
+// nameHint says how to name a Jenkins id directly where the person is:
+// slash commands cannot be used in threads.
+func (lr listRequest) nameHint() string {
+	if lr.ThreadTS != "" {
+		return "`@jenkins-tokens offboard <jenkins-id>` in this thread"
+	}
+	return "`/jenkins-tokens <jenkins-id>`"
+}
+
 // list resolves the target on every controller, lists their tokens, and
-// posts the listing with its buttons.
+// posts the listing with its buttons, then asks which Jenkins user is meant
+// where several share the person's email.
 func (b *Bot) list(ctx context.Context, lr listRequest) {
 	log := b.log.With("slack_user", lr.Requester, "target", lr.Target.String())
-	snap, err := b.resolve(ctx, lr)
+	snap, choices, err := b.resolve(ctx, lr)
 	if err != nil {
 		log.Info("target not resolved", "err", err)
 		b.tell(ctx, lr, err.Error())
 		return
 	}
+	if b.publish(ctx, lr, snap) {
+		b.askChoices(ctx, lr, choices)
+	}
+}
+
+// publish stores a listing and posts it, telling the requester when that
+// fails. It reports whether the listing was posted.
+func (b *Bot) publish(ctx context.Context, lr listRequest, snap *snapshot) bool {
+	log := b.log.With("slack_user", lr.Requester, "target", snap.Target)
 	if err := b.snaps.save(ctx, snap); err != nil {
 		log.Error("save listing", "err", err)
 		b.tell(ctx, lr, "I could not store the listing (Redis did not answer), so its "+
 			"buttons would not work. Nothing was changed. Try again.")
-		return
+		return false
 	}
 	if err := b.postListing(ctx, snap); err != nil {
 		log.Error("post listing", "err", err)
 		b.tell(ctx, lr, slackProblem("post the listing here", err))
-		return
+		return false
 	}
 	log.Info("listed", "tokens", snap.tokenCount(), "listing_id", snap.ID)
+	return true
 }
 
 // tell answers the requester privately: through the command's response_url
@@ -67,27 +87,22 @@ func (b *Bot) tell(ctx context.Context, lr listRequest, text string) {
 // resolve turns the target into Jenkins users and lists their tokens. It
 // fails only when the target cannot be resolved at all; per-controller
 // problems are part of the snapshot.
-func (b *Bot) resolve(ctx context.Context, lr listRequest) (*snapshot, error) {
-	snap := &snapshot{
-		ID:        newID(),
-		Target:    lr.Target.Value,
-		Requester: lr.Requester,
-		Channel:   lr.Channel,
-		ThreadTS:  lr.ThreadTS,
-		Created:   b.now().UTC(),
-	}
+func (b *Bot) resolve(ctx context.Context, lr listRequest) (*snapshot, []identityChoice,
+	error) {
+	snap := b.newSnapshot(lr)
 	var ids map[string]string
+	var choices []identityChoice
 	switch lr.Target.Kind {
 	case SlackUser:
-		email, name, err := b.slackEmail(ctx, lr.Target.Value)
+		email, name, err := b.slackEmail(ctx, lr.Target.Value, lr.nameHint())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		snap.Target, snap.TargetSlack, snap.TargetEmail = name, lr.Target.Value, email
-		ids = b.idsByEmail(ctx, snap, email)
+		ids, choices = b.idsByEmail(ctx, snap, email, lr.nameHint())
 	case Email:
 		snap.TargetEmail = lr.Target.Value
-		ids = b.idsByEmail(ctx, snap, lr.Target.Value)
+		ids, choices = b.idsByEmail(ctx, snap, lr.Target.Value, lr.nameHint())
 	default:
 		ids = map[string]string{}
 		for _, name := range b.fleet.Names() {
@@ -98,11 +113,23 @@ func (b *Bot) resolve(ctx context.Context, lr listRequest) (*snapshot, error) {
 	if snap.TargetSlack == "" {
 		snap.TargetSlack = b.slackUserFor(ctx, snap)
 	}
-	return snap, nil
+	return snap, choices, nil
+}
+
+// newSnapshot starts an empty listing for lr.
+func (b *Bot) newSnapshot(lr listRequest) *snapshot {
+	return &snapshot{
+		ID:        newID(),
+		Target:    lr.Target.Value,
+		Requester: lr.Requester,
+		Channel:   lr.Channel,
+		ThreadTS:  lr.ThreadTS,
+		Created:   b.now().UTC(),
+	}
 }
 
 // slackEmail reads a Slack user's email and display name.
-func (b *Bot) slackEmail(ctx context.Context, user string) (string, string, error) {
+func (b *Bot) slackEmail(ctx context.Context, user, hint string) (string, string, error) {
 	u, err := b.api.GetUserInfoContext(ctx, user)
 	if err != nil {
 		if isSlackError(err, "user_not_found") {
@@ -116,38 +143,46 @@ func (b *Bot) slackEmail(ctx context.Context, user string) (string, string, erro
 	if u.Profile.Email == "" {
 		return "", "", fmt.Errorf("Slack did not give me the email of <@%s> (the app "+
 			"needs the users:read.email scope), so I cannot find their Jenkins "+
-			"accounts. Name their Jenkins id instead: `/jenkins-tokens <id>`", user)
+			"accounts. Name their Jenkins id instead: %s", user, esc(hint))
 	}
 	return strings.ToLower(u.Profile.Email), u.Name, nil
 }
 
-// idsByEmail finds, per controller, the one Jenkins user with that email.
-// Controllers with none or several get a problem in the snapshot instead.
-func (b *Bot) idsByEmail(ctx context.Context, snap *snapshot, email string) map[string]string {
+// idsByEmail finds, per controller, the one Jenkins user with that email,
+// or, with JenkinsIDFromEmail, the user named by its local part. A
+// controller with none gets a problem in the snapshot; one with several
+// gets a problem and a choice to ask the people in the thread.
+func (b *Bot) idsByEmail(ctx context.Context, snap *snapshot, email, hint string) (
+	map[string]string, []identityChoice) {
 	ids := map[string]string{}
+	var choices []identityChoice
 	for _, cu := range b.fleet.FindUsersByEmail(ctx, email) {
 		switch {
 		case cu.Err != nil:
-			snap.Controllers = append(snap.Controllers, controllerSnapshot{
-				Controller: cu.Controller, Problem: jenkinsProblem(cu.Err)})
+			snap.addProblem(cu.Controller, jenkinsProblem(cu.Err))
 		case len(cu.Users) == 0:
-			snap.Controllers = append(snap.Controllers, controllerSnapshot{
-				Controller: cu.Controller,
-				Problem: "no Jenkins user has the email " + email + "; name the " +
-					"Jenkins id directly: /jenkins-tokens <id>"})
+			id, problem := b.idByLocalPart(ctx, cu.Controller, email)
+			if problem != "" {
+				snap.addProblem(cu.Controller, problem+"; name the Jenkins id "+
+					"directly: "+hint)
+				continue
+			}
+			ids[cu.Controller] = id
 		case len(cu.Users) > 1:
-			// TODO: offer one button per match instead of asking for a new
-			// command; the thread-based flow of the offboarding work adds it.
-			snap.Controllers = append(snap.Controllers, controllerSnapshot{
-				Controller: cu.Controller,
-				Problem: fmt.Sprintf("%d Jenkins users have the email %s (%s); name "+
-					"one by id: /jenkins-tokens <id>", len(cu.Users), email,
-					userIDs(cu.Users))})
+			snap.addProblem(cu.Controller, fmt.Sprintf("%d Jenkins users have the "+
+				"email %s (%s): choose one below", len(cu.Users), email,
+				userIDs(cu.Users)))
+			choices = append(choices, newIdentityChoice(snap, cu))
 		default:
 			ids[cu.Controller] = cu.Users[0].ID
 		}
 	}
-	return ids
+	return ids, choices
+}
+
+func (s *snapshot) addProblem(controller, problem string) {
+	s.Controllers = append(s.Controllers,
+		controllerSnapshot{Controller: controller, Problem: problem})
 }
 
 func userIDs(users []jenkins.User) string {
