@@ -396,7 +396,8 @@ func TestCheckProblems(t *testing.T) {
 			setup: func(t *testing.T, e *checkEnv) {
 				e.env["JENKINS_URL"] = "ftp://ci.example.com"
 			},
-			want:      []wantRow{{"jenkins", "FAIL", "url scheme is not http or https"}},
+			want: []wantRow{{"config", "FAIL",
+				"JENKINS_URL must start with https:// or http://"}},
 			wantFails: 1,
 		},
 		{
@@ -530,8 +531,8 @@ func TestCheckProblems(t *testing.T) {
 			},
 			want: []wantRow{
 				{"config", "FAIL", "REQUESTERS is required"},
-				{"config", "FAIL", `APPROVERS: "alice" is not a Slack user, group or channel id`},
-				{"config", "FAIL", "APPROVAL_TTL must be a duration of at least 1m"},
+				{"config", "FAIL", `APPROVERS: "alice" is not a Slack user (U…) or user group (S…) id`},
+				{"config", "FAIL", "APPROVAL_TTL must be a duration from 1m to 720h"},
 			},
 			wantFails: 3,
 		},
@@ -539,7 +540,7 @@ func TestCheckProblems(t *testing.T) {
 			name:  "approval TTL too short",
 			setup: func(t *testing.T, e *checkEnv) { e.env["APPROVAL_TTL"] = "30s" },
 			want: []wantRow{{"config", "FAIL",
-				"APPROVAL_TTL must be a duration of at least 1m"}},
+				"APPROVAL_TTL must be a duration from 1m to 720h"}},
 			wantFails: 1,
 		},
 		{

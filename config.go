@@ -79,9 +79,12 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	if c.SlackAPIURL != "" && !strings.HasSuffix(c.SlackAPIURL, "/") {
 		c.SlackAPIURL += "/"
 	}
-	c.Requesters = idList(getenv, "REQUESTERS", true, &errs)
-	c.Approvers = idList(getenv, "APPROVERS", true, &errs)
-	c.OffboardingChannels = idList(getenv, "OFFBOARDING_CHANNELS", false, &errs)
+	c.Requesters = idList(getenv, "REQUESTERS", memberIDs, true, &errs)
+	c.Approvers = idList(getenv, "APPROVERS", memberIDs, true, &errs)
+	c.OffboardingChannels = idList(getenv, "OFFBOARDING_CHANNELS", channelIDs, false, &errs)
+	if a := idList(getenv, "AUDIT_CHANNEL", channelIDs, false, &errs); len(a) > 1 {
+		errs.add("AUDIT_CHANNEL names one channel, not a list")
+	}
 	offboardingVars(c, getenv, &errs)
 	c.ApprovalsRequired = intVar(getenv, "APPROVALS_REQUIRED", 1, &errs)
 	c.ApprovalTTL = durationVar(getenv, "APPROVAL_TTL", 24*time.Hour, &errs)
@@ -142,25 +145,42 @@ func secret(getenv func(string) string, name, prefix string, errs *configErrors)
 	return jenkins.NewSecret(v)
 }
 
-func idList(getenv func(string) string, name string, required bool, errs *configErrors) []string {
+// idList reads a comma list of Slack ids whose first letter is one of kinds:
+// U and W for users, S for user groups, C and G for channels.
+func idList(getenv func(string) string, name, kinds string, required bool,
+	errs *configErrors) []string {
 	var out []string
+	bad := false
 	for _, id := range strings.Split(getenv(name), ",") {
 		id = strings.TrimSpace(id)
 		if id == "" {
 			continue
 		}
-		if !validSlackID(id) {
-			errs.add("%s: %q is not a Slack user, group or channel id", name, id)
+		if !validSlackID(id) || !strings.ContainsRune(kinds, rune(id[0])) {
+			errs.add("%s: %q is not a Slack %s id", name, id, kindWords(kinds))
+			bad = true
 			continue
 		}
 		out = append(out, id)
 	}
-	if required && len(out) == 0 {
-		errs.add("%s is required: a comma list of Slack user ids (U…) and user "+
-			"group ids (S…)", name)
+	if required && len(out) == 0 && !bad {
+		errs.add("%s is required: a comma list of Slack %s ids", name, kindWords(kinds))
 	}
 	return out
 }
+
+func kindWords(kinds string) string {
+	if kinds == channelIDs {
+		return "channel"
+	}
+	return "user (U…) or user group (S…)"
+}
+
+// The first letters of Slack ids, by what they name.
+const (
+	memberIDs  = "UWS"
+	channelIDs = "CG"
+)
 
 func validSlackID(id string) bool {
 	if len(id) < 3 || len(id) > 24 || !strings.ContainsRune("UWSCG", rune(id[0])) {
@@ -187,6 +207,10 @@ func intVar(getenv func(string) string, name string, def int, errs *configErrors
 	return n
 }
 
+// maxTTL bounds how long a request may wait: a month-old approval request
+// no longer describes what anyone saw.
+const maxTTL = 30 * 24 * time.Hour
+
 func durationVar(getenv func(string) string, name string, def time.Duration,
 	errs *configErrors) time.Duration {
 	v := getenv(name)
@@ -194,8 +218,8 @@ func durationVar(getenv func(string) string, name string, def time.Duration,
 		return def
 	}
 	d, err := time.ParseDuration(v)
-	if err != nil || d < time.Minute {
-		errs.add("%s must be a duration of at least 1m, such as 24h", name)
+	if err != nil || d < time.Minute || d > maxTTL {
+		errs.add("%s must be a duration from 1m to 720h, such as 24h", name)
 		return def
 	}
 	return d
@@ -247,6 +271,9 @@ func controllers(getenv func(string) string, errs *configErrors) []jenkins.Confi
 		if c.User == "" {
 			errs.add("JENKINS_USER is required with JENKINS_URL")
 		}
+		if p := urlProblem(c.URL); p != "" {
+			errs.add("JENKINS_URL %s", p)
+		}
 		c.Token = secret(getenv, "JENKINS_API_TOKEN", "", errs)
 		return []jenkins.Config{c}
 	}
@@ -259,6 +286,26 @@ func controllers(getenv func(string) string, errs *configErrors) []jenkins.Confi
 		return nil
 	}
 	return parseControllers(bytes.NewReader(b), getenv, errs)
+}
+
+// urlProblem says what is wrong with a controller URL, never quoting it:
+// it might carry a password.
+func urlProblem(raw string) string {
+	if raw == "" {
+		return "is required"
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return "does not parse"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "must start with https:// or http://"
+	case u.Host == "":
+		return "has no host"
+	case u.User != nil:
+		return "must not contain credentials; use user and token"
+	}
+	return ""
 }
 
 // controllerEntry is one item of the controllers YAML file.
@@ -281,6 +328,10 @@ func parseControllers(r io.Reader, getenv func(string) string, errs *configError
 	list := controllersNode(&doc)
 	if list == nil {
 		errs.add("JENKINS_CONTROLLERS_FILE: expected a top-level `controllers:` list")
+		return nil
+	}
+	if len(list.Content) == 0 {
+		errs.add("JENKINS_CONTROLLERS_FILE line %d: the controllers list is empty", list.Line)
 		return nil
 	}
 	var out []jenkins.Config
@@ -323,8 +374,8 @@ func controllerConfig(e controllerEntry, line int, getenv func(string) string,
 	if e.Name == "" {
 		errs.add("%s: name is required", at)
 	}
-	if e.URL == "" {
-		errs.add("%s: url is required", at)
+	if p := urlProblem(e.URL); p != "" {
+		errs.add("%s: url %s", at, p)
 	}
 	if e.User == "" {
 		errs.add("%s: user is required", at)

@@ -247,3 +247,46 @@ func TestLoadConfigOffboarding(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadConfigChecksURLsAndIDs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, key, value, want string
+	}{
+		{"credentials in url", "JENKINS_URL", "https://bot:hunter2@ci.example.com",
+			"JENKINS_URL must not contain credentials"},
+		{"ftp url", "JENKINS_URL", "ftp://ci.example.com", "JENKINS_URL must start with"},
+		{"malformed requester only", "REQUESTERS", "U1", `REQUESTERS: "U1" is not`},
+		{"channel as requester", "REQUESTERS", "C0123ABCD", `REQUESTERS: "C0123ABCD" is not`},
+		{"user as offboarding channel", "OFFBOARDING_CHANNELS", "U0123ABCD",
+			`OFFBOARDING_CHANNELS: "U0123ABCD" is not a Slack channel id`},
+		{"two audit channels", "AUDIT_CHANNEL", "C0123ABCD,C0456EFGH",
+			"AUDIT_CHANNEL names one channel"},
+		{"ttl of a year", "APPROVAL_TTL", "8760h", "APPROVAL_TTL must be a duration from 1m"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := goodConfig()
+			env[tt.key] = tt.value
+			_, err := loadConfig(lookup(env))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to say %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error echoes a password")
+			}
+			if strings.Contains(err.Error(), "is required") {
+				t.Errorf("a malformed value is also reported as missing:\n%v", err)
+			}
+		})
+	}
+}
+
+func TestControllersFileEmptyList(t *testing.T) {
+	t.Parallel()
+	var errs configErrors
+	parseControllers(strings.NewReader("controllers: []\n"), lookup(nil), &errs)
+	if len(errs) != 1 || !strings.Contains(errs[0], "line 1: the controllers list is empty") {
+		t.Errorf("errors = %v", errs)
+	}
+}
