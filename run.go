@@ -67,11 +67,12 @@ func serve(ctx context.Context, getenv func(string) string, out io.Writer) error
 		return err
 	}
 	b, err := bot.New(bot.Config{
-		Requesters:   c.Requesters,
-		Approvers:    c.Approvers,
-		DryRun:       c.DryRun,
-		AuditChannel: c.AuditChannel,
-		Metrics:      metrics,
+		Requesters:        c.Requesters,
+		Approvers:         c.Approvers,
+		DryRun:            c.DryRun,
+		ApprovalsRequired: c.ApprovalsRequired,
+		AuditChannel:      c.AuditChannel,
+		Metrics:           metrics,
 
 		OffboardingChannels:       c.OffboardingChannels,
 		OffboardingKeywords:       c.OffboardingKeywords,

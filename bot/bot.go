@@ -23,6 +23,10 @@ type Config struct {
 	// ids (S…). Both must be set.
 	Requesters []string
 	Approvers  []string
+	// ApprovalsRequired is how many approvers a person's request needs
+	// (the store's default); a request the bot opens itself needs one more.
+	// Default 1.
+	ApprovalsRequired int
 	// DryRun runs everything except the revoke and session calls.
 	DryRun bool
 	// AuditChannel, when set, receives one line per audit event.
@@ -80,6 +84,9 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	if c.ApprovalsRequired <= 0 {
+		c.ApprovalsRequired = 1
+	}
 	if c.Workers <= 0 {
 		c.Workers = 16
 	}

@@ -120,13 +120,12 @@ func deactivationText(snap *snapshot, auto bool) string {
 }
 
 // requestForBot opens the approval request for every listed token, with
-// the bot as requester; approvers still decide.
-// TODO: such a request needs only APPROVALS_REQUIRED approvers, so with the
-// default of one a single person decides; decide whether bot requests
-// should need one approver more.
+// the bot as requester. No person asked, so it needs one approver more than
+// a person's request: two people still agree on every revocation.
 func (b *Bot) requestForBot(ctx context.Context, snap *snapshot) {
 	plan := planAll(snap)
 	req, err := b.store.Create(ctx, approvals.NewRequest{
+		Required:  b.cfg.ApprovalsRequired + 1,
 		Requester: botRequester,
 		Target: approvals.Target{Label: snap.Target, SlackUser: snap.TargetSlack,
 			Email: snap.TargetEmail},

@@ -441,7 +441,15 @@ func TestDeactivationAutoRequest(t *testing.T) {
 	}
 	e.slack.Click(uAlice, approval, actionApprove)
 	e.waitEphemeral(uAlice, "your own offboarding")
+	// No person asked, so two approvers must agree.
 	e.slack.Click(uApprover, approval, actionApprove)
+	e.waitFor("the first approval", func() bool {
+		return strings.Contains(e.refresh(approval).PlainText(), "approved by <@"+uApprover+">")
+	})
+	if n := e.jenkins[0].RevokeCalls(u); n != 0 {
+		t.Fatalf("one approval of a bot request revoked a token")
+	}
+	e.slack.Click(uApprover2, e.refresh(approval), actionApprove)
 	e.waitFor("the revocation", func() bool {
 		return strings.Contains(e.refresh(approval).PlainText(), "1 revoked and verified")
 	})
