@@ -32,6 +32,15 @@ func (s *Store) Pending(ctx context.Context) ([]*Request, error) {
 	return list, nil
 }
 
+// PendingCount returns how many requests are pending, without reading them.
+func (s *Store) PendingCount(ctx context.Context) (int64, error) {
+	n, err := s.rdb.ZCard(ctx, s.key("pending")).Result()
+	if err != nil {
+		return 0, fmt.Errorf("count pending requests: %w", err)
+	}
+	return n, nil
+}
+
 // Stalled returns the requests that need an executor: Approved ones nobody
 // claimed (the approving replica may have died before claiming) and
 // Executing ones whose lease has run out. Claim them to take over; Claim

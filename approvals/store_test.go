@@ -595,6 +595,9 @@ func testStalled(t *testing.T, be backend) {
 	f.create(t, sampleNew()) // pending: never stalled
 	r := f.approved(t)
 	stalled(r.ID)
+	if n, err := f.s.PendingCount(ctx); err != nil || n != 1 {
+		t.Errorf("PendingCount = %d, %v; want 1", n, err)
+	}
 	if _, err := f.s.Claim(ctx, r.ID, "a", time.Minute); err != nil {
 		t.Fatalf("Claim: %v", err)
 	}

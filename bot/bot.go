@@ -144,6 +144,7 @@ type Bot struct {
 	sem    chan struct{}
 	wg     sync.WaitGroup
 	selfID string
+	teamID string
 	m      *Metrics
 
 	mu        sync.Mutex
@@ -185,7 +186,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("slack auth.test: %w", err)
 	}
-	b.selfID = auth.UserID
+	b.selfID, b.teamID = auth.UserID, auth.TeamID
 
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()

@@ -55,6 +55,10 @@ func (b *Bot) onSlashCommand(ctx context.Context, evt socketmode.Event) {
 	if !ok {
 		return
 	}
+	if !b.fromOwnWorkspace(ctx, cmd.UserID, cmd.TeamID, "") {
+		b.m.command("slash", "refused")
+		return
+	}
 	log := b.log.With("slack_user", cmd.UserID)
 	allowed, err := b.access.isRequester(ctx, cmd.UserID)
 	if err != nil {

@@ -32,10 +32,15 @@ func (b *Bot) checkApprover(ctx context.Context, cb slack.InteractionCallback) b
 
 func (b *Bot) onApprove(ctx context.Context, cb slack.InteractionCallback,
 	a *slack.BlockAction) {
+	id, hash, ok := parseApproveValue(a.Value)
+	if !ok {
+		b.log.Info("approval refused", "slack_user", cb.User.ID, "reason", "bad value")
+		b.reply(ctx, cb.ResponseURL, "That Approve button is not one I made. Nothing changed.")
+		return
+	}
 	if !b.checkApprover(ctx, cb) {
 		return
 	}
-	id, hash, _ := strings.Cut(a.Value, "|")
 	req, err := b.store.Approve(ctx, id, cb.User.ID, hash)
 	if err != nil {
 		b.m.approval("refused")

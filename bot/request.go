@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/slack-go/slack"
 
 	"github.com/jenkins-tokens/jenkins-tokens-bot/approvals"
@@ -56,31 +57,59 @@ func (b *Bot) onRevoke(ctx context.Context, cb slack.InteractionCallback,
 	b.postApproval(ctx, req, snap)
 }
 
+// Refusals of revoke clicks, as the clicker reads them.
+var (
+	errListingGone = errors.New("This listing is too old or unknown. " +
+		"Run /jenkins-tokens again for a fresh one.")
+	errNotShown = errors.New("That token is not part of this listing. Nothing changed.")
+)
+
 // planFromClick reads a revoke button's value and builds the plan from the
 // stored listing, never from the value alone: a forged value can only name
-// tokens the listing showed.
+// tokens the listing showed. A value whose listing id is not one the bot
+// issues is refused without a Redis call.
 func (b *Bot) planFromClick(ctx context.Context, a *slack.BlockAction) (*snapshot,
 	approvals.Plan, error) {
 	parts := strings.Split(a.Value, "|")
+	if !isListingID(parts[0]) {
+		return nil, approvals.Plan{}, errListingGone
+	}
 	snap, err := b.snaps.load(ctx, parts[0])
 	if errors.Is(err, errSnapshotGone) {
-		return nil, approvals.Plan{}, errors.New("This listing is too old or unknown. " +
-			"Run /jenkins-tokens again for a fresh one.")
+		return nil, approvals.Plan{}, errListingGone
 	}
 	if err != nil {
 		return nil, approvals.Plan{}, errors.New("I could not read this listing (Redis " +
 			"did not answer). Nothing changed; try again.")
 	}
 	if a.ActionID != actionRevokeToken {
-		plan := planAll(snap)
-		plan.EndSessions = a.ActionID == actionRevokeAllEnd
-		if planSize(plan) == 0 {
-			return nil, plan, errors.New("This listing shows no tokens to revoke.")
-		}
-		return snap, plan, nil
+		return planAllFromClick(snap, a, parts)
 	}
 	plan, err := planOne(snap, parts)
-	return snap, plan, err
+	if err != nil {
+		return nil, plan, err
+	}
+	return snap, plan, nil
+}
+
+// isListingID reports whether s is a listing id as newID makes them: a
+// UUID in its canonical lowercase form.
+func isListingID(s string) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
+}
+
+func planAllFromClick(snap *snapshot, a *slack.BlockAction, parts []string) (*snapshot,
+	approvals.Plan, error) {
+	if len(parts) != 1 {
+		return nil, approvals.Plan{}, errNotShown
+	}
+	plan := planAll(snap)
+	plan.EndSessions = a.ActionID == actionRevokeAllEnd
+	if planSize(plan) == 0 {
+		return nil, plan, errors.New("This listing shows no tokens to revoke.")
+	}
+	return snap, plan, nil
 }
 
 func planAll(snap *snapshot) approvals.Plan {
@@ -99,18 +128,20 @@ func planAll(snap *snapshot) approvals.Plan {
 	return plan
 }
 
+// planOne plans the one token that parts, a revoke button's value split at
+// "|", names: "<listing>|<controller index>|<token uuid>". The token must be
+// shown in snap at that controller; anything else is errNotShown.
 func planOne(snap *snapshot, parts []string) (approvals.Plan, error) {
-	notShown := errors.New("That token is not part of this listing. Nothing changed.")
-	if len(parts) != 3 {
-		return approvals.Plan{}, notShown
+	if len(parts) != 3 || !isIndex(parts[1]) {
+		return approvals.Plan{}, errNotShown
 	}
 	ci, err := strconv.Atoi(parts[1])
 	if err != nil {
-		return approvals.Plan{}, notShown
+		return approvals.Plan{}, errNotShown
 	}
 	t, ok := snap.token(ci, parts[2])
 	if !ok {
-		return approvals.Plan{}, notShown
+		return approvals.Plan{}, errNotShown
 	}
 	c := snap.Controllers[ci]
 	return approvals.Plan{Controllers: []approvals.ControllerPlan{{
@@ -118,6 +149,20 @@ func planOne(snap *snapshot, parts []string) (approvals.Plan, error) {
 		JenkinsUser: c.JenkinsUser,
 		Tokens:      []approvals.PlannedToken{{UUID: t.UUID, Name: t.Name, Legacy: t.Legacy}},
 	}}}, nil
+}
+
+// isIndex reports whether s is a controller index as tokenBlock writes it:
+// decimal digits, no sign, no leading zero, at most four.
+func isIndex(s string) bool {
+	if s == "" || len(s) > 4 || (len(s) > 1 && s[0] == '0') {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func planSize(p approvals.Plan) int {

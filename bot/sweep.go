@@ -36,8 +36,8 @@ func (b *Bot) sweep(ctx context.Context) {
 		b.refresh(ctx, req)
 	}
 	b.takeOver(ctx)
-	if pending, err := b.store.Pending(ctx); err == nil {
-		b.m.setPending(len(pending))
+	if n, err := b.store.PendingCount(ctx); err == nil {
+		b.m.setPending(int(n))
 	}
 }
 
