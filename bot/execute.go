@@ -104,6 +104,10 @@ func (b *Bot) keepLease(ctx context.Context, cancel context.CancelFunc, id strin
 
 // carryOut revokes (or, in a dry run, only checks) every token that has no
 // final result yet, and returns the results of all tokens.
+//
+// TODO: record each controller's results as they arrive; after a crash the
+// replica taking over re-lists and reports the tokens the dead replica
+// revoked as "already gone" rather than "revoked".
 func (b *Bot) carryOut(ctx context.Context, req *approvals.Request) []approvals.TokenResult {
 	kept := finalResults(req.Results)
 	targets := remaining(req, kept)
@@ -170,6 +174,9 @@ func toResults(req *approvals.Request, revs []jenkins.ControllerRevocation) []ap
 		for _, tr := range rev.Results {
 			r := base
 			r.UUID, r.Name, r.Outcome, r.Detail = tr.UUID, tr.Name, string(tr.Outcome), tr.Detail
+			if tr.Err != nil {
+				r.Detail = jenkinsProblem(tr.Err)
+			}
 			out = append(out, r)
 		}
 		if req.Plan.EndSessions {

@@ -2,11 +2,15 @@ package bot
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -87,6 +91,27 @@ type env struct {
 	bots          []*Bot
 	store         *approvals.Store
 	secrets       []string
+	// runs are the bots' lifecycles, in the order of bots.
+	runs []*botRun
+	opts envOptions
+}
+
+// botRun is one replica's lifecycle: its Run context, its Socket Mode
+// socket as first opened, and its own Redis proxy when proxied.
+type botRun struct {
+	bot    *Bot
+	cancel context.CancelFunc
+	done   chan error
+	socket int
+	proxy  *redisProxy
+	once   sync.Once
+	err    error
+}
+
+// wait waits for Run to return and returns its error, once.
+func (r *botRun) wait() error {
+	r.once.Do(func() { r.err = <-r.done })
+	return r.err
 }
 
 type envOptions struct {
@@ -98,6 +123,14 @@ type envOptions struct {
 	jenkinsOpts jenkinstest.Options
 	// offboarding sets the offboarding fields of the bots' Config.
 	offboarding Config
+	// proxied gives each replica its own Redis client and store behind a
+	// redisProxy that a test can cut.
+	proxied bool
+	// lease, sweepEvery and shutdownGrace set the Config fields; zero
+	// keeps the harness defaults (5 s, one hour, the bot's default).
+	lease, sweepEvery, shutdownGrace time.Duration
+	// jenkinsTimeout bounds each controller call; default 2 s.
+	jenkinsTimeout time.Duration
 }
 
 // newRedis returns the Redis of REDIS_URL, failing the test when it does
@@ -136,8 +169,10 @@ func newEnv(t *testing.T, o envOptions) *env {
 		prefix: "t" + uuid.NewString()[:8],
 		clock:  &testClock{t: time.Now().UTC()},
 		logs:   &syncBuffer{},
+		opts:   o,
 	}
 	t.Cleanup(func() { e.dropKeys() })
+	t.Cleanup(e.checkNoSecretsLogged)
 	e.setUpSlack()
 	for range o.controllers {
 		e.addController(o.jenkinsOpts)
@@ -190,13 +225,13 @@ func (e *env) fleet() *jenkins.Fleet {
 	for i, j := range e.jenkins {
 		c, err := jenkins.NewClient(jenkins.Config{Name: controllerName(i), URL: j.URL,
 			User: botAccount, Token: jenkins.NewSecret(e.jenkinsTokens[i]),
-			Timeout: 2 * time.Second})
+			Timeout: cmp.Or(e.opts.jenkinsTimeout, 2*time.Second)})
 		if err != nil {
 			e.t.Fatal(err)
 		}
 		clients = append(clients, c)
 	}
-	f, err := jenkins.NewFleet(clients, 2*time.Second)
+	f, err := jenkins.NewFleet(clients, cmp.Or(e.opts.jenkinsTimeout, 2*time.Second))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -207,43 +242,84 @@ func controllerName(i int) string { return "ci-" + string(rune('a'+i)) }
 
 func (e *env) startBot(o envOptions) *Bot {
 	e.t.Helper()
+	// As production does (run.go), the client retries rate-limited calls.
 	api := slack.New(e.slack.BotToken(), slack.OptionAppLevelToken(e.slack.AppToken()),
 		slack.OptionAPIURL(e.slack.APIURL()),
-		slack.OptionHTTPClient(&http.Client{Timeout: 5 * time.Second}))
+		slack.OptionHTTPClient(&http.Client{Timeout: 5 * time.Second}),
+		slack.OptionRetry(3))
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rdb, store, proxy := e.replicaRedis(o)
 	auditChannel := ""
 	if o.audit {
 		auditChannel = chAudit
 	}
 	b, err := New(Config{
-		AuditChannel: auditChannel,
-		Requesters:   []string{uRequester, uAlice},
-		Approvers:    []string{gApprovers},
-		DryRun:       o.dryRun,
-		KeyPrefix:    e.prefix + ":bot:",
-		SweepEvery:   time.Hour,
-		Lease:        5 * time.Second,
+		AuditChannel:  auditChannel,
+		Requesters:    []string{uRequester, uAlice},
+		Approvers:     []string{gApprovers},
+		DryRun:        o.dryRun,
+		KeyPrefix:     e.prefix + ":bot:",
+		SweepEvery:    cmp.Or(o.sweepEvery, time.Hour),
+		Lease:         cmp.Or(o.lease, 5*time.Second),
+		ShutdownGrace: o.shutdownGrace,
 
 		OffboardingChannels:       o.offboarding.OffboardingChannels,
 		OffboardingKeywords:       o.offboarding.OffboardingKeywords,
 		JenkinsIDFromEmail:        o.offboarding.JenkinsIDFromEmail,
 		AutoRequestOnDeactivation: o.offboarding.AutoRequestOnDeactivation,
-	}, api, e.fleet(), e.store, e.rdb, log)
+	}, api, e.fleet(), store, rdb, log)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	b.now = e.clock.Now
+	return e.run(b, proxy)
+}
+
+// replicaRedis returns the Redis client and store a new replica uses: the
+// shared ones, or its own behind a cuttable proxy when proxied.
+func (e *env) replicaRedis(o envOptions) (redis.UniversalClient, *approvals.Store,
+	*redisProxy) {
+	if !o.proxied {
+		return e.rdb, e.store, nil
+	}
+	p := newRedisProxy(e.t, e.rdb.(*redis.Client).Options().Addr)
+	ro := *e.rdb.(*redis.Client).Options()
+	ro.Addr = p.Addr()
+	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = time.Second, time.Second, time.Second
+	rdb := redis.NewClient(&ro)
+	e.t.Cleanup(func() { _ = rdb.Close() })
+	store := approvals.New(rdb, approvals.Options{Prefix: e.prefix, Now: e.clock.Now,
+		Required: o.required})
+	return rdb, store, p
+}
+
+// run starts b and waits until its socket is open.
+func (e *env) run(b *Bot, proxy *redisProxy) *Bot {
+	e.t.Helper()
+	before := map[int]bool{}
+	for _, id := range e.slack.Sockets() {
+		before[id] = true
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.Run(ctx) }()
+	r := &botRun{bot: b, cancel: cancel, done: make(chan error, 1), proxy: proxy}
+	go func() { r.done <- b.Run(ctx) }()
 	e.t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
+		if err := r.wait(); err != nil {
 			e.t.Errorf("bot run: %v", err)
 		}
 	})
 	e.bots = append(e.bots, b)
-	e.waitFor("the bot to connect", func() bool { return e.slack.OpenCount() >= len(e.bots) })
+	e.runs = append(e.runs, r)
+	e.waitFor("the bot to connect", func() bool {
+		for _, id := range e.slack.Sockets() {
+			if !before[id] {
+				r.socket = id
+				return true
+			}
+		}
+		return false
+	})
 	return b
 }
 
@@ -316,6 +392,10 @@ func (e *env) refresh(m slacktest.Message) slacktest.Message {
 }
 
 // checkNoSecretsLogged fails when any token value reached the logs.
+// Every end-to-end test runs it when it ends. Besides the values it knows,
+// it looks for anything shaped like a Slack token or a Jenkins API token
+// (new: "11" and 32 hex digits; legacy: 32 hex digits), since tests add
+// tokens to the fake Jenkins without telling the harness.
 func (e *env) checkNoSecretsLogged() {
 	e.t.Helper()
 	logs := e.logs.String()
@@ -324,7 +404,12 @@ func (e *env) checkNoSecretsLogged() {
 			e.t.Errorf("a secret token value appears in the logs")
 		}
 	}
+	if m := secretShapeRE.FindString(logs); m != "" {
+		e.t.Errorf("something shaped like a token appears in the logs: %.6s…", m)
+	}
 }
+
+var secretShapeRE = regexp.MustCompile(`xox[abp]-|xapp-|\b(11)?[0-9a-f]{32}\b`)
 
 // buttonValue returns the value of the button with actionID in a message,
 // as it is stored now.
@@ -369,4 +454,146 @@ func (e *env) keepButton(m slacktest.Message, actionID string) staleClick {
 
 func (e *env) clickStale(user string, c staleClick) {
 	e.slack.BlockAction(user, c.channel, c.ts, c.actionID, c.blockID, c.value)
+}
+
+// redisProxy is a TCP proxy on the loopback between bots and Redis. Cut
+// models Redis going away (or a partition): open connections are reset and
+// new ones are closed at once; Restore lets connections through again.
+type redisProxy struct {
+	ln       net.Listener
+	upstream string
+
+	mu    sync.Mutex
+	cut   bool
+	conns map[net.Conn]struct{}
+}
+
+func newRedisProxy(t *testing.T, upstream string) *redisProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &redisProxy{ln: ln, upstream: upstream, conns: map[net.Conn]struct{}{}}
+	var wg sync.WaitGroup
+	wg.Go(func() { p.serve(&wg) })
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.Cut()
+		wg.Wait()
+	})
+	return p
+}
+
+// Addr is the proxy's host:port.
+func (p *redisProxy) Addr() string { return p.ln.Addr().String() }
+
+func (p *redisProxy) serve(wg *sync.WaitGroup) {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		wg.Go(func() { p.pipe(c) })
+	}
+}
+
+// pipe copies bytes both ways until either side closes or the proxy cuts.
+func (p *redisProxy) pipe(c net.Conn) {
+	up, err := net.DialTimeout("tcp", p.upstream, time.Second)
+	if err != nil {
+		_ = c.Close()
+		return
+	}
+	if !p.track(c, up) {
+		_ = c.Close()
+		_ = up.Close()
+		return
+	}
+	defer p.untrack(c, up)
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(up, c); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, up); done <- struct{}{} }()
+	<-done
+	_ = c.Close()
+	_ = up.Close()
+	<-done
+}
+
+func (p *redisProxy) track(conns ...net.Conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cut {
+		return false
+	}
+	for _, c := range conns {
+		p.conns[c] = struct{}{}
+	}
+	return true
+}
+
+func (p *redisProxy) untrack(conns ...net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range conns {
+		delete(p.conns, c)
+	}
+}
+
+// Cut closes every proxied connection and refuses new ones until Restore.
+func (p *redisProxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for c := range p.conns {
+		_ = c.Close()
+	}
+}
+
+// Restore lets connections through again.
+func (p *redisProxy) Restore() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = false
+}
+
+// crash stops replica i as a killed process would stop: its Redis proxy is
+// cut first, so that it renews no lease, hands nothing back and records
+// nothing; then its socket drops without a close frame and its Run context
+// ends. Work it had under way may go on in this process, but it can no
+// longer change anything the other replicas see in Redis.
+func (e *env) crash(i int) {
+	e.t.Helper()
+	r := e.runs[i]
+	if r.proxy == nil {
+		e.t.Fatal("crash needs envOptions.proxied")
+	}
+	r.proxy.Cut()
+	e.slack.Drop(r.socket)
+	r.cancel()
+}
+
+// stop shuts replica i down gracefully, as SIGTERM does, and waits until
+// its Run returns.
+func (e *env) stop(i int) {
+	e.t.Helper()
+	e.runs[i].cancel()
+	if err := e.runs[i].wait(); err != nil {
+		e.t.Errorf("bot run: %v", err)
+	}
+}
+
+// waitState polls the store until request id reaches state.
+func (e *env) waitState(id string, state approvals.State) *approvals.Request {
+	e.t.Helper()
+	var req *approvals.Request
+	e.waitFor("request "+id+" to be "+string(state), func() bool {
+		r, err := e.store.Get(e.t.Context(), id)
+		if err != nil {
+			return false
+		}
+		req = r
+		return r.State == state
+	})
+	return req
 }

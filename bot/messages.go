@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,10 +23,37 @@ func listingRef(ref approvals.MessageRef) (string, int, bool) {
 	return id, n, ok && err == nil
 }
 
+// maxRefreshes bounds how often one refresh renders a request that keeps
+// changing under it.
+const maxRefreshes = 8
+
 // refresh brings every Slack message of a request up to date with its
-// state. Any replica may call it; the last update wins, and it always
-// renders the stored state.
+// state. Any replica may call it, with a snapshot that may already be
+// stale: another replica may have moved the request on and updated the
+// messages in between. So after each update it reads the request again
+// and renders once more when it changed; the last replica to update then
+// always renders the stored state, and a done request never keeps its
+// "revoking…" line.
 func (b *Bot) refresh(ctx context.Context, req *approvals.Request) {
+	for range maxRefreshes {
+		b.render(ctx, req)
+		cur, err := b.store.Get(ctx, req.ID)
+		if err != nil || sameView(cur, req) {
+			return
+		}
+		req = cur
+	}
+}
+
+// sameView reports whether two snapshots of a request render alike.
+func sameView(a, b *approvals.Request) bool {
+	return a.State == b.State && slices.Equal(a.Results, b.Results) &&
+		len(a.Approvals) == len(b.Approvals) && len(a.Messages) == len(b.Messages) &&
+		(a.Denial == nil) == (b.Denial == nil)
+}
+
+// render updates every Slack message of req as req says.
+func (b *Bot) render(ctx context.Context, req *approvals.Request) {
 	var snap *snapshot
 	for _, ref := range req.Messages {
 		if id, _, ok := listingRef(ref); ok {

@@ -48,7 +48,7 @@ type Config struct {
 	// ("whoami", "lookup_user", "list-tokens", "find-by-email", "preflight",
 	// "revoke", "end_sessions"), its duration and its error. It must be safe
 	// for concurrent use. Metrics hang on it; the package itself does not log.
-	Observe func(op string, d time.Duration, err error)
+	Observe func(op string, d time.Duration, err error) `json:"-"`
 }
 
 // Client talks to one Jenkins controller. It is safe for concurrent use.

@@ -130,8 +130,17 @@ func (c *Client) revokeOne(ctx context.Context, id, uuid string) error {
 	}
 	defer func() { <-c.revokeSlots }()
 	form := url.Values{"tokenUuid": {uuid}}
-	_, err := c.call(ctx, "revoke", http.MethodPost, userPath(id)+tokenDescriptor+"/revoke", "", form)
-	return err
+	path := userPath(id) + tokenDescriptor + "/revoke"
+	r, err := c.call(ctx, "revoke", http.MethodPost, path, "", form)
+	if err != nil {
+		return err
+	}
+	// Jenkins answers a revoke with an empty 200; a page means something
+	// in front of Jenkins (a proxy, an SSO session) answered instead.
+	if len(r.body) > 0 && isHTML(r) {
+		return fmt.Errorf("POST %s: %w", path, ErrLoginPage)
+	}
+	return nil
 }
 
 func tokensByUUID(l Listing) map[string]Token {
@@ -154,9 +163,12 @@ func verify(before, after Listing, afterErr error, uuids []string,
 		case !listed:
 			r.Outcome = AlreadyGone
 		case afterErr != nil:
-			r.Outcome, r.Detail = Failed, afterErr.Error()
+			r.Outcome, r.Detail, r.Err = Failed, afterErr.Error(), afterErr
 		default:
 			r.Outcome, r.Detail = outcome(tok, now, after, callErrs[u])
+			if r.Outcome == Failed {
+				r.Err = callErrs[u]
+			}
 		}
 		results = append(results, r)
 	}

@@ -60,4 +60,8 @@ type TokenResult struct {
 	Outcome Outcome `json:"outcome"`
 	// Detail explains a Failed or StillPresent outcome in words.
 	Detail string `json:"detail,omitempty"`
+	// Err is the error behind a Failed outcome (a failed revoke call or a
+	// failed second listing), for callers that test it with errors.Is;
+	// nil for every other outcome. It is not serialized.
+	Err error `json:"-"`
 }
