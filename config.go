@@ -319,7 +319,8 @@ type controllerEntry struct {
 
 // parseControllers reads the controllers YAML, reporting each problem with
 // its line number.
-func parseControllers(r io.Reader, getenv func(string) string, errs *configErrors) []jenkins.Config {
+func parseControllers(r io.Reader, getenv func(string) string,
+	errs *configErrors) []jenkins.Config {
 	var doc yaml.Node
 	if err := yaml.NewDecoder(r).Decode(&doc); err != nil {
 		errs.add("JENKINS_CONTROLLERS_FILE: %v", err)

@@ -121,7 +121,8 @@ func TestServe(t *testing.T) {
 	for _, want := range []string{
 		`jenkins_tokens_commands_total{kind="list",outcome="ok"} 1`,
 		`jenkins_tokens_envelope_ack_seconds_count 1`,
-		`jenkins_tokens_jenkins_call_seconds_count{controller="jenkins",operation="list-tokens",outcome="ok"}`,
+		`jenkins_tokens_jenkins_call_seconds_count{controller="jenkins",` +
+			`operation="list-tokens",outcome="ok"}`,
 		`jenkins_tokens_slack_api_calls_total{method="chat.postMessage",result="ok"}`,
 	} {
 		if !strings.Contains(metrics, want) {

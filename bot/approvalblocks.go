@@ -174,7 +174,8 @@ func stateBlocks(req *approvals.Request) []slack.Block {
 	case approvals.Pending:
 		return []slack.Block{pendingActions(req)}
 	case approvals.Approved, approvals.Executing:
-		return []slack.Block{contextLine("state", ":hourglass_flowing_sand: approved; revoking and verifying…")}
+		return []slack.Block{contextLine("state",
+			":hourglass_flowing_sand: approved; revoking and verifying…")}
 	case approvals.Done:
 		return []slack.Block{contextLine("state", ":white_check_mark: "+summaryText(req))}
 	case approvals.Failed:

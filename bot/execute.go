@@ -138,7 +138,8 @@ func finalResults(rs []approvals.TokenResult) map[string]approvals.TokenResult {
 	return out
 }
 
-func remaining(req *approvals.Request, kept map[string]approvals.TokenResult) []jenkins.RevokeTarget {
+func remaining(req *approvals.Request,
+	kept map[string]approvals.TokenResult) []jenkins.RevokeTarget {
 	var out []jenkins.RevokeTarget
 	for _, c := range req.Plan.Controllers {
 		t := jenkins.RevokeTarget{Controller: c.Controller, UserID: c.JenkinsUser}
@@ -157,7 +158,8 @@ func remaining(req *approvals.Request, kept map[string]approvals.TokenResult) []
 }
 
 // toResults flattens per-controller revocations into per-token results.
-func toResults(req *approvals.Request, revs []jenkins.ControllerRevocation) []approvals.TokenResult {
+func toResults(req *approvals.Request,
+	revs []jenkins.ControllerRevocation) []approvals.TokenResult {
 	names := plannedNames(req)
 	var out []approvals.TokenResult
 	for _, rev := range revs {
@@ -186,7 +188,8 @@ func toResults(req *approvals.Request, revs []jenkins.ControllerRevocation) []ap
 	return out
 }
 
-func sessionResult(base approvals.TokenResult, rev jenkins.ControllerRevocation) approvals.TokenResult {
+func sessionResult(base approvals.TokenResult,
+	rev jenkins.ControllerRevocation) approvals.TokenResult {
 	r := base
 	r.UUID, r.Name = sessionsUUID, "web sessions"
 	switch {
