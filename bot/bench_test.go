@@ -143,24 +143,12 @@ func (e *benchEnv) startBot() {
 	}
 }
 
-func (e *benchEnv) dropKeys() {
-	ctx := context.Background()
-	iter := e.rdb.Scan(ctx, 0, "*"+e.prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		e.rdb.Del(ctx, iter.Val())
-	}
-}
+func (e *benchEnv) dropKeys() { dropPrefix(e.rdb, e.prefix) }
 
 // waitFor polls cond every millisecond, failing after 30 seconds.
 func (e *benchEnv) waitFor(what string, cond func() bool) {
 	e.tb.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			e.tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	pollUntil(e.tb, 30*time.Second, time.Millisecond, what, cond)
 }
 
 // botMessage returns the newest bot message in channel containing s.

@@ -323,23 +323,32 @@ func (e *env) run(b *Bot, proxy *redisProxy) *Bot {
 	return b
 }
 
-func (e *env) dropKeys() {
+func (e *env) dropKeys() { dropPrefix(e.rdb, e.prefix) }
+
+// dropPrefix deletes a test's keys from a Redis other tests share.
+func dropPrefix(rdb redis.UniversalClient, prefix string) {
 	ctx := context.Background()
-	iter := e.rdb.Scan(ctx, 0, "*"+e.prefix+"*", 1000).Iterator()
+	iter := rdb.Scan(ctx, 0, "*"+prefix+"*", 1000).Iterator()
 	for iter.Next(ctx) {
-		e.rdb.Del(ctx, iter.Val())
+		rdb.Del(ctx, iter.Val())
 	}
 }
 
 // waitFor polls cond until it holds, failing the test after ten seconds.
 func (e *env) waitFor(what string, cond func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	pollUntil(e.t, 10*time.Second, 10*time.Millisecond, what, cond)
+}
+
+// pollUntil checks cond every poll until it holds, failing tb after limit.
+func pollUntil(tb testing.TB, limit, poll time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(limit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out waiting for %s", what)
+			tb.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(poll)
 	}
 }
 
