@@ -155,17 +155,17 @@ func (b *Bot) onChoose(ctx context.Context, cb slack.InteractionCallback,
 func (b *Bot) loadChoice(ctx context.Context, id string) (*identityChoice, error) {
 	raw, err := b.rdb.Get(ctx, b.choiceKey(id)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, errors.New("This question is too old, unknown or already " +
+		return nil, sentence("This question is too old, unknown or already " +
 			"answered. Nothing was looked up.")
 	}
 	if err != nil {
 		b.log.Error("load identity choice", "err", err)
-		return nil, errors.New("I could not read this question (Redis did not " +
+		return nil, sentence("I could not read this question (Redis did not " +
 			"answer). Try again.")
 	}
 	var c identityChoice
 	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, errors.New("This question is unreadable. Nothing was looked up.")
+		return nil, sentence("This question is unreadable. Nothing was looked up.")
 	}
 	return &c, nil
 }

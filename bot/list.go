@@ -133,7 +133,7 @@ func (b *Bot) slackEmail(ctx context.Context, user, hint string) (string, string
 	u, err := b.api.GetUserInfoContext(ctx, user)
 	if err != nil {
 		if isSlackError(err, "user_not_found") {
-			return "", "", fmt.Errorf("Slack has no user <@%s>", user)
+			return "", "", say("Slack has no user <@%s>", user)
 		}
 		return "", "", errors.New(slackProblem("look up that Slack user", err))
 	}
@@ -141,7 +141,7 @@ func (b *Bot) slackEmail(ctx context.Context, user, hint string) (string, string
 		return "", "", fmt.Errorf("<@%s> is a bot, not a person", user)
 	}
 	if u.Profile.Email == "" {
-		return "", "", fmt.Errorf("Slack did not give me the email of <@%s> (the app "+
+		return "", "", say("Slack did not give me the email of <@%s> (the app "+
 			"needs the users:read.email scope), so I cannot find their Jenkins "+
 			"accounts. Name their Jenkins id instead: %s", user, esc(hint))
 	}

@@ -11,6 +11,15 @@ import (
 	"github.com/jenkins-tokens/jenkins-tokens-bot/jenkins"
 )
 
+// sentence is an error whose text is written for the person in Slack, not
+// for a log: a whole sentence, capitalised and punctuated, shown as it is.
+type sentence string
+
+func (s sentence) Error() string { return string(s) }
+
+// say formats a sentence.
+func say(format string, args ...any) error { return sentence(fmt.Sprintf(format, args...)) }
+
 // jenkinsProblem says in words what went wrong on a controller. Errors from
 // the jenkins package carry no secret, so their text may be shown.
 func jenkinsProblem(err error) string {

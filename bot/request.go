@@ -59,9 +59,9 @@ func (b *Bot) onRevoke(ctx context.Context, cb slack.InteractionCallback,
 
 // Refusals of revoke clicks, as the clicker reads them.
 var (
-	errListingGone = errors.New("This listing is too old or unknown. " +
+	errListingGone = sentence("This listing is too old or unknown. " +
 		"Run /jenkins-tokens again for a fresh one.")
-	errNotShown = errors.New("That token is not part of this listing. Nothing changed.")
+	errNotShown = sentence("That token is not part of this listing. Nothing changed.")
 )
 
 // planFromClick reads a revoke button's value and builds the plan from the
@@ -79,7 +79,7 @@ func (b *Bot) planFromClick(ctx context.Context, a *slack.BlockAction) (*snapsho
 		return nil, approvals.Plan{}, errListingGone
 	}
 	if err != nil {
-		return nil, approvals.Plan{}, errors.New("I could not read this listing (Redis " +
+		return nil, approvals.Plan{}, sentence("I could not read this listing (Redis " +
 			"did not answer). Nothing changed; try again.")
 	}
 	if a.ActionID != actionRevokeToken {
@@ -107,7 +107,7 @@ func planAllFromClick(snap *snapshot, a *slack.BlockAction, parts []string) (*sn
 	plan := planAll(snap)
 	plan.EndSessions = a.ActionID == actionRevokeAllEnd
 	if planSize(plan) == 0 {
-		return nil, plan, errors.New("This listing shows no tokens to revoke.")
+		return nil, plan, sentence("This listing shows no tokens to revoke.")
 	}
 	return snap, plan, nil
 }

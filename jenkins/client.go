@@ -41,7 +41,7 @@ type Config struct {
 	// HTTPClient is optional. It must not have a cookie jar: a Jenkins
 	// session cookie switches off the CSRF exemption of API-token calls.
 	// The client copies it and never follows redirects.
-	HTTPClient *http.Client
+	HTTPClient *http.Client `json:"-"`
 	// UserAgent defaults to DefaultUserAgent.
 	UserAgent string
 	// Observe, when set, is called after every HTTP call with the operation

@@ -41,7 +41,7 @@ func ValidateID(id string) error {
 // sameID compares ids the way Jenkins' default (case-insensitive) id
 // strategy does.
 func sameID(a, b string) bool {
-	return strings.ToLower(a) == strings.ToLower(b)
+	return strings.EqualFold(a, b)
 }
 
 // userPath is /user/<escaped id>. url.PathEscape never leaves a raw ';',
