@@ -129,6 +129,10 @@ func controllerBlocks(s *snapshot, ci int, c controllerSnapshot, v listingView) 
 	}
 	line := fmt.Sprintf("*%s*: Jenkins user `%s`, %s", esc(c.Controller),
 		esc(c.JenkinsUser), plural(len(c.Tokens), "token"))
+	if c.Guessed {
+		line += "\n:grey_question: no Jenkins user has this person's email; this id " +
+			"comes from the email's local part"
+	}
 	if c.HasLegacySecret {
 		line += "\n:warning: a legacy token secret is still stored; revoking the " +
 			"legacy token clears it"

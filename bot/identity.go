@@ -42,8 +42,6 @@ func (b *Bot) idByLocalPart(ctx context.Context, controller, email string) (stri
 		return "", fmt.Sprintf("%s; the Jenkins user %s has another email (%s), so "+
 			"I do not assume it is the same person", none, u.ID, u.Email)
 	}
-	// TODO: the listing does not say that this id was guessed from the
-	// email; controllerSnapshot has no field for it yet.
 	return u.ID, ""
 }
 

@@ -168,6 +168,10 @@ func (b *Bot) idsByEmail(ctx context.Context, snap *snapshot, email, hint string
 				continue
 			}
 			ids[cu.Controller] = id
+			if snap.guessed == nil {
+				snap.guessed = map[string]bool{}
+			}
+			snap.guessed[cu.Controller] = true
 		case len(cu.Users) > 1:
 			snap.addProblem(cu.Controller, fmt.Sprintf("%d Jenkins users have the "+
 				"email %s (%s): choose one below", len(cu.Users), email,
@@ -201,7 +205,9 @@ func (b *Bot) listInto(ctx context.Context, snap *snapshot, ids map[string]strin
 		byName[c.Controller] = c
 	}
 	for _, cl := range b.fleet.ListTokensFor(ctx, ids) {
-		byName[cl.Controller] = controllerListing(cl, ids[cl.Controller])
+		c := controllerListing(cl, ids[cl.Controller])
+		c.Guessed = snap.guessed[cl.Controller]
+		byName[cl.Controller] = c
 		if snap.TargetEmail == "" && cl.Err == nil {
 			snap.TargetEmail = strings.ToLower(cl.Listing.User.Email)
 		}

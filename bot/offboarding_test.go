@@ -328,7 +328,7 @@ func TestJenkinsIDFromEmailLocalPart(t *testing.T) {
 		want            []string
 	}{
 		{"rule matches an id without email", idFromLocalPart, "dave@example.com",
-			[]string{"Jenkins user `dave`", "dave-cli"}},
+			[]string{"Jenkins user `dave`", "dave-cli", "comes from the email's local part"}},
 		{"rule refuses an id with another email", idFromLocalPart, "erin@example.com",
 			[]string{"has another email (erin@other.example)"}},
 		{"rule refuses a missing id", idFromLocalPart, "frank@example.com",

@@ -29,6 +29,9 @@ type snapshot struct {
 	// Results are the verified outcomes of executed requests, by
 	// resultKey, so that every page of the listing shows them.
 	Results map[string]jenkins.TokenResult `json:"results,omitempty"`
+	// guessed names the controllers whose Jenkins id was guessed, while
+	// the listing is being built.
+	guessed map[string]bool
 }
 
 // controllerSnapshot is one controller's part of a listing.
@@ -40,6 +43,9 @@ type controllerSnapshot struct {
 	StatsEnabled    bool            `json:"stats_enabled,omitempty"`
 	// Problem says in words why this controller has no listing.
 	Problem string `json:"problem,omitempty"`
+	// Guessed marks a Jenkins id taken from the email's local part
+	// (JenkinsIDFromEmail) because no Jenkins user had the email.
+	Guessed bool `json:"guessed,omitempty"`
 }
 
 // tokenCount is the number of tokens shown across all controllers.
