@@ -11,9 +11,10 @@ import (
 // literal text.
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-// specialRE finds the plain-word special mentions. A zero-width space after
-// the '@' keeps them words even where Slack parses text for mentions.
-var specialRE = regexp.MustCompile(`(?i)@(here|channel|everyone)\b`)
+// specialRE finds the special mentions written as plain words, and any
+// word they begin. A zero-width space after the '@' keeps them words even
+// where Slack parses text for mentions.
+var specialRE = regexp.MustCompile(`(?i)@(here|channel|everyone)`)
 
 const zwsp = "\u200b"
 
