@@ -159,3 +159,38 @@ func TestRestartKeepsPendingRequests(t *testing.T) {
 		t.Errorf("token revoked %d times, want 1", n)
 	}
 }
+
+// TestLeaseRenewedDuringLongExecution runs an execution that takes longer
+// than its lease, on the wall clock, while another replica sweeps for
+// lapsed leases all the time: the owner renews its lease, so the other
+// replica never takes over and every token is revoked exactly once.
+func TestLeaseRenewedDuringLongExecution(t *testing.T) {
+	const lease = 600 * time.Millisecond
+	e := newEnv(t, envOptions{replicas: 2, realTime: true, lease: lease,
+		sweepEvery: 50 * time.Millisecond, jenkinsTimeout: 5 * time.Second})
+	j := e.jenkins[0]
+	a, _ := j.AddToken("alice", jenkinstest.TokenSpec{Name: "deploy"})
+	b, _ := j.AddToken("alice", jenkinstest.TokenSpec{Name: "laptop"})
+	approval := e.requestAll(e.listAlice())
+	j.SetFault("/user/alice/descriptorByName/jenkins.security.ApiTokenProperty/revoke",
+		jenkinstest.Fault{Kind: jenkinstest.FaultSlow, Delay: 3 * lease})
+
+	e.slack.Click(uApprover, approval, actionApprove)
+	e.waitFor("the revocation", func() bool {
+		return strings.Contains(e.refresh(approval).PlainText(), "2 revoked and verified")
+	})
+	for _, u := range []string{a, b} {
+		if n := j.RevokeCalls(u); n != 1 {
+			t.Errorf("token %s revoked %d times, want once", u[:8], n)
+		}
+	}
+	events, err := e.store.Events(t.Context(), approvals.EventQuery{Target: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events {
+		if strings.Contains(string(ev.Details), "takeover_from") {
+			t.Errorf("a replica took over a lease its owner was renewing: %s", ev.Details)
+		}
+	}
+}

@@ -44,11 +44,16 @@ const (
 type testClock struct {
 	mu sync.Mutex
 	t  time.Time
+	// real makes Now the wall clock; Advance then does nothing.
+	real bool
 }
 
 func (c *testClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.real {
+		return time.Now().UTC()
+	}
 	return c.t
 }
 
@@ -131,6 +136,9 @@ type envOptions struct {
 	lease, sweepEvery, shutdownGrace time.Duration
 	// jenkinsTimeout bounds each controller call; default 2 s.
 	jenkinsTimeout time.Duration
+	// realTime makes the store and the bots use the wall clock, so that
+	// leases run out by themselves.
+	realTime bool
 }
 
 // newRedis returns the Redis of REDIS_URL, failing the test when it does
@@ -167,7 +175,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		slack:  slacktest.New(t, slacktest.WithPingInterval(200*time.Millisecond)),
 		rdb:    newRedis(t),
 		prefix: "t" + uuid.NewString()[:8],
-		clock:  &testClock{t: time.Now().UTC()},
+		clock:  &testClock{t: time.Now().UTC(), real: o.realTime},
 		logs:   &syncBuffer{},
 		opts:   o,
 	}
