@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/jenkins-tokens/jenkins-tokens-bot/approvals/approvalstest"
 	"github.com/jenkins-tokens/jenkins-tokens-bot/bot/slacktest"
 	"github.com/jenkins-tokens/jenkins-tokens-bot/jenkins/jenkinstest"
 )
@@ -57,15 +57,12 @@ func newCheckEnv(t *testing.T) *checkEnv {
 	return e
 }
 
-// testRedis returns the Redis named by REDIS_URL, else a fresh miniredis, and
-// the target the check prints for it.
+// testRedis returns the Redis named by REDIS_URL, else a fresh embedded
+// one, and the target the check prints for it.
 func testRedis(t *testing.T) (string, string) {
 	t.Helper()
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		return u, redisTargetOf(t, u)
-	}
-	mr := miniredis.RunT(t)
-	return "redis://" + mr.Addr(), mr.Addr() + " db 0"
+	u := approvalstest.URL(t)
+	return u, redisTargetOf(t, u)
 }
 
 func redisTargetOf(t *testing.T, u string) string {

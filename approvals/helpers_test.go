@@ -11,6 +11,8 @@ import (
 	"github.com/alicebob/miniredis/v2"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/jenkins-tokens/jenkins-tokens-bot/approvals/approvalstest"
 )
 
 // fakeClock is the injected Now of a test store.
@@ -44,17 +46,7 @@ type backend func(t testing.TB) redis.UniversalClient
 
 func redisBackend(url string) backend {
 	return func(t testing.TB) redis.UniversalClient {
-		t.Helper()
-		o, err := redis.ParseURL(url)
-		if err != nil {
-			t.Fatalf("parse REDIS_URL: %v", err)
-		}
-		rdb := redis.NewClient(o)
-		t.Cleanup(func() { _ = rdb.Close() })
-		if err := rdb.Ping(t.Context()).Err(); err != nil {
-			t.Fatalf("REDIS_URL is set but redis does not answer: %v", err)
-		}
-		return rdb
+		return approvalstest.Client(t, url)
 	}
 }
 

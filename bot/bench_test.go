@@ -15,12 +15,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 
 	"github.com/jenkins-tokens/jenkins-tokens-bot/approvals"
+	"github.com/jenkins-tokens/jenkins-tokens-bot/approvals/approvalstest"
 	"github.com/jenkins-tokens/jenkins-tokens-bot/bot/slacktest"
 	"github.com/jenkins-tokens/jenkins-tokens-bot/jenkins"
 	"github.com/jenkins-tokens/jenkins-tokens-bot/jenkins/jenkinstest"
@@ -53,8 +53,8 @@ type benchEnv struct {
 
 func newBenchEnv(tb testing.TB, replicas, controllers int) *benchEnv {
 	tb.Helper()
-	url := benchRedisURL(tb)
-	e := &benchEnv{tb: tb, slack: slacktest.New(tb), rdb: redisClient(tb, url),
+	url := approvalstest.URL(tb)
+	e := &benchEnv{tb: tb, slack: slacktest.New(tb), rdb: approvalstest.Client(tb, url),
 		prefix: "b" + uuid.NewString()[:8]}
 	e.rdb.AddHook(redisCounter{&e.cmds})
 	tb.Cleanup(e.dropKeys)
@@ -71,7 +71,7 @@ func newBenchEnv(tb testing.TB, replicas, controllers int) *benchEnv {
 		e.jenkins, e.tokens = append(e.jenkins, j), append(e.tokens, tok)
 	}
 	e.store = approvals.New(e.rdb, approvals.Options{Prefix: e.prefix})
-	e.peek = approvals.New(redisClient(tb, url), approvals.Options{Prefix: e.prefix})
+	e.peek = approvals.New(approvalstest.Client(tb, url), approvals.Options{Prefix: e.prefix})
 	for range replicas {
 		e.startBot()
 	}
@@ -81,28 +81,6 @@ func newBenchEnv(tb testing.TB, replicas, controllers int) *benchEnv {
 func (e *benchEnv) addChannel(id string) {
 	e.slack.AddChannel(slacktest.Channel{ID: id, Name: id,
 		Members: []string{slacktest.BotUserID, uRequester, uApprover}})
-}
-
-// benchRedisURL is REDIS_URL, or the address of an embedded Redis.
-func benchRedisURL(tb testing.TB) string {
-	if url := os.Getenv("REDIS_URL"); url != "" {
-		return url
-	}
-	return "redis://" + miniredis.RunT(tb).Addr()
-}
-
-func redisClient(tb testing.TB, url string) *redis.Client {
-	tb.Helper()
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		tb.Fatalf("REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(o)
-	tb.Cleanup(func() { _ = rdb.Close() })
-	if err := rdb.Ping(tb.Context()).Err(); err != nil {
-		tb.Fatalf("redis does not answer: %v", err)
-	}
-	return rdb
 }
 
 func (e *benchEnv) startBot() {

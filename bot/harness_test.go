@@ -9,19 +9,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 	"github.com/slack-go/slack"
 
 	"github.com/jenkins-tokens/jenkins-tokens-bot/approvals"
+	"github.com/jenkins-tokens/jenkins-tokens-bot/approvals/approvalstest"
 	"github.com/jenkins-tokens/jenkins-tokens-bot/bot/slacktest"
 	"github.com/jenkins-tokens/jenkins-tokens-bot/jenkins"
 	"github.com/jenkins-tokens/jenkins-tokens-bot/jenkins/jenkinstest"
@@ -141,27 +140,6 @@ type envOptions struct {
 	realTime bool
 }
 
-// newRedis returns the Redis of REDIS_URL, failing the test when it does
-// not answer, or an embedded one when REDIS_URL is unset.
-func newRedis(t *testing.T) redis.UniversalClient {
-	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		mr := miniredis.RunT(t)
-		url = "redis://" + mr.Addr()
-	}
-	o, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	rdb := redis.NewClient(o)
-	t.Cleanup(func() { _ = rdb.Close() })
-	if err := rdb.Ping(t.Context()).Err(); err != nil {
-		t.Fatalf("redis at REDIS_URL does not answer: %v", err)
-	}
-	return rdb
-}
-
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
 	if o.controllers == 0 {
@@ -173,7 +151,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e := &env{
 		t:      t,
 		slack:  slacktest.New(t, slacktest.WithPingInterval(200*time.Millisecond)),
-		rdb:    newRedis(t),
+		rdb:    approvalstest.Client(t, approvalstest.URL(t)),
 		prefix: "t" + uuid.NewString()[:8],
 		clock:  &testClock{t: time.Now().UTC(), real: o.realTime},
 		logs:   &syncBuffer{},
