@@ -15,17 +15,25 @@ func approveValue(req *approvals.Request) string { return req.ID + "|" + req.Pla
 
 // checkApprover tells the clicker why they may not decide, if they may not.
 func (b *Bot) checkApprover(ctx context.Context, cb slack.InteractionCallback) bool {
-	ok, err := b.access.isApprover(ctx, cb.User.ID)
+	return b.approverOrTell(ctx, cb.User.ID, func(text string) {
+		b.reply(ctx, cb.ResponseURL, text)
+	})
+}
+
+// approverOrTell reports whether user is an approver, and otherwise says
+// why not through tell.
+func (b *Bot) approverOrTell(ctx context.Context, user string, tell func(string)) bool {
+	ok, err := b.access.isApprover(ctx, user)
 	if err != nil {
-		b.log.Error("check approver", "slack_user", cb.User.ID, "err", err)
-		b.reply(ctx, cb.ResponseURL, "I could not check whether you are an approver "+
-			"(Slack did not answer). Nothing changed; try again.")
+		b.log.Error("check approver", "slack_user", user, "err", err)
+		tell("I could not check whether you are an approver (Slack did not answer). " +
+			"Nothing changed; try again.")
 		return false
 	}
 	if !ok {
-		b.log.Info("decision refused", "slack_user", cb.User.ID, "reason", "not an approver")
-		b.reply(ctx, cb.ResponseURL, "Only the people and groups named in APPROVERS "+
-			"may approve or deny. Nothing changed.")
+		b.log.Info("decision refused", "slack_user", user, "reason", "not an approver")
+		tell("Only the people and groups named in APPROVERS may approve or deny. " +
+			"Nothing changed.")
 	}
 	return ok
 }
@@ -87,16 +95,20 @@ func (b *Bot) onDeny(ctx context.Context, cb slack.InteractionCallback,
 	}
 }
 
+// onDenySubmitted denies a request with the reason from the modal. A modal
+// has no response_url, so refusals go to the submitter as an ephemeral
+// message next to the approval message.
 func (b *Bot) onDenySubmitted(ctx context.Context, cb slack.InteractionCallback) {
-	if !b.checkApprover(ctx, cb) {
+	id := cb.View.PrivateMetadata
+	tell := func(text string) { b.tellOnRequest(ctx, id, cb.User.ID, text) }
+	if !b.approverOrTell(ctx, cb.User.ID, tell) {
 		return
 	}
-	id := cb.View.PrivateMetadata
 	reason := strings.TrimSpace(denyReason(cb))
 	req, err := b.store.Deny(ctx, id, cb.User.ID, reason)
 	if err != nil {
 		b.log.Info("denial refused", "request_id", id, "slack_user", cb.User.ID, "err", err)
-		b.dm(ctx, cb.User.ID, refusal(err, req))
+		tell(refusal(err, req))
 		return
 	}
 	b.m.approval("denied")
@@ -140,10 +152,26 @@ func (b *Bot) onRetry(ctx context.Context, cb slack.InteractionCallback,
 	b.execute(ctx, req.ID)
 }
 
-// dm tells a person something privately where no response_url exists.
-func (b *Bot) dm(ctx context.Context, user, text string) {
-	_, _, err := b.api.PostMessageContext(ctx, user, slack.MsgOptionText(text, false))
+// tellOnRequest shows user an ephemeral message beside the approval
+// message of request id; it only logs when the request or its message is
+// unknown.
+func (b *Bot) tellOnRequest(ctx context.Context, id, user, text string) {
+	req, err := b.store.Get(ctx, id)
 	if err != nil {
-		b.log.Error("direct message", "slack_user", user, "err", err)
+		b.log.Info("cannot answer on request", "request_id", id, "slack_user", user, "err", err)
+		return
+	}
+	for _, ref := range req.Messages {
+		if ref.Kind != refApproval {
+			continue
+		}
+		opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+		if ref.ThreadTS != "" {
+			opts = append(opts, slack.MsgOptionTS(ref.ThreadTS))
+		}
+		if _, err := b.api.PostEphemeralContext(ctx, ref.Channel, user, opts...); err != nil {
+			b.log.Error("post ephemeral", "request_id", id, "slack_user", user, "err", err)
+		}
+		return
 	}
 }

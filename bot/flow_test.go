@@ -150,6 +150,22 @@ func TestDenyWithReason(t *testing.T) {
 	}
 	e.clickStale(uApprover2, approve)
 	e.waitEphemeral(uApprover2, "already decided")
+
+	// A modal has no response_url: refusals of a second submission, and of
+	// a submitter who is no approver, appear beside the approval message.
+	e.slack.ViewSubmission(uApprover2, viewID, map[string]map[string]string{
+		blockDenyReason: {actionDenyReasonInput: "me too"}})
+	e.waitFor("the refusal beside the approval message", func() bool {
+		for _, m := range e.slack.Ephemerals(uApprover2) {
+			if strings.Contains(m.PlainText(), "already decided") && m.Channel == chOps {
+				return len(e.slack.Ephemerals(uApprover2)) == 2
+			}
+		}
+		return false
+	})
+	e.slack.ViewSubmission(uOutsider, viewID, map[string]map[string]string{
+		blockDenyReason: {actionDenyReasonInput: "no"}})
+	e.waitEphemeral(uOutsider, "Only the people and groups named in APPROVERS")
 }
 
 func TestCancelOnlyByRequester(t *testing.T) {
