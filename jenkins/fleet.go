@@ -88,13 +88,11 @@ type ControllerListing struct {
 
 // ListTokens lists user id's tokens on every controller at once.
 func (f *Fleet) ListTokens(ctx context.Context, id string) []ControllerListing {
-	out := make([]ControllerListing, len(f.clients))
-	f.fanOut(ctx, len(f.clients), func(ctx context.Context, i int) {
-		c := f.clients[i]
-		l, err := c.ListTokens(ctx, id)
-		out[i] = ControllerListing{Controller: c.name, Listing: l, Err: err}
-	})
-	return out
+	ids := make(map[string]string, len(f.clients))
+	for _, c := range f.clients {
+		ids[c.name] = id
+	}
+	return f.ListTokensFor(ctx, ids)
 }
 
 // ListTokensFor lists tokens on the controllers named in ids, each for its
